@@ -1,0 +1,1 @@
+"""Datasets: raw-format readers, converters, the standardized HODOR JSON, the synthetic workspace."""

@@ -26,7 +26,9 @@ def atomic_path(path: str | Path, *, suffix: str | None = None) -> Iterator[Path
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=(suffix if suffix is not None else path.suffix) + ".tmp", dir=path.parent
+        prefix=f".{path.name}.",
+        suffix=(suffix if suffix is not None else path.suffix) + ".tmp",
+        dir=path.parent,
     )
     os.close(fd)
     tmp = Path(tmp_name)
@@ -39,11 +41,10 @@ def atomic_path(path: str | Path, *, suffix: str | None = None) -> Iterator[Path
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def write_text(path: str | Path, text: str) -> None:

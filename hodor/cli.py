@@ -15,7 +15,10 @@ from hodor.errors import InputError
 
 # subcommand -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "synthesize": ("hodor.data.synthetic.cli", "write the synthetic raw COCO / DAVIS / YouTube-VOS workspace"),
+    "synthesize": (
+        "hodor.data.synthetic.cli",
+        "write the synthetic raw COCO / DAVIS / YouTube-VOS workspace",
+    ),
     "convert": ("hodor.data.convert_cli", "convert a raw dataset to the standardized HODOR JSON"),
     "train": ("hodor.train.cli", "train (static / sparse / dense), single process or under torchrun"),
     "infer": ("hodor.infer.cli", "propagate masks through a standardized-JSON video dataset"),

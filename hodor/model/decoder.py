@@ -1,0 +1,181 @@
+"""Decoder ("FQ->M"): descriptors + target-frame features -> per-pixel mask logits (hodor-model.md §6)."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torchvision.ops import DeformConv2d
+
+from hodor.model.attention import sine_position_encoding
+
+
+class DeformConvBlock(nn.Module):
+    """3x3 deformable conv (DCNv1, one offset group) whose offsets come from a plain 3x3 conv of the input."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.conv_offsets = nn.Conv2d(dim, 18, 3, padding=1)
+        self.conv_deform = DeformConv2d(dim, dim, 3, padding=1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``[B, C, h, w]`` -> ``[B, C, h, w]``."""
+        return self.conv_deform(x, self.conv_offsets(x))
+
+
+def conv_relu_gn(c_in: int, c_out: int, kernel: int, groups: int) -> nn.Sequential:
+    """Conv (no bias) -> ReLU -> GroupNorm: the official helper block (note GN after the ReLU)."""
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, bias=False),
+        nn.ReLU(),
+        nn.GroupNorm(groups, c_out),
+    )
+
+
+class DecoderLayer(nn.Module):
+    """Updates the stride-8 pixel map: deformable-conv block, attention pixels -> descriptors, FFN.
+
+    The attention has no output projection; keys/values are projected separately for fg and bg.
+    Dropout (training) is applied to the raw logits, as in the official code.
+    """
+
+    def __init__(self, dim: int, heads: int, ffn_dim: int, dropout: float) -> None:
+        super().__init__()
+        self.heads = heads
+        self.dropout = dropout
+        self.self_attn_conv_substitute = nn.Sequential(DeformConvBlock(dim), nn.ReLU(), nn.GroupNorm(16, dim))
+        self.k_proj_fg = nn.Linear(dim, dim)
+        self.k_proj_bg = nn.Linear(dim, dim)
+        self.v_proj_fg = nn.Linear(dim, dim)
+        self.v_proj_bg = nn.Linear(dim, dim)
+        self.cross_attn = nn.Module()
+        self.cross_attn.q_proj = nn.Linear(dim, dim)
+        self.norm1 = nn.LayerNorm(dim)
+        self.fc1 = nn.Linear(dim, ffn_dim)
+        self.fc2 = nn.Linear(ffn_dim, dim)
+        self.norm2 = nn.LayerNorm(dim)
+        self.drop = nn.Dropout(dropout)
+
+    def attend(self, queries: Tensor, keys: Tensor, values: Tensor, key_bias: Tensor) -> Tensor:
+        """queries ``[B, P, C]``, keys/values ``[B, K, C]``, key_bias ``[B, K]`` (0 / -inf) -> ``[B, P, C]``."""
+        b, p, c = queries.shape
+        d = c // self.heads
+        q = queries.view(b, p, self.heads, d).transpose(1, 2)
+        k = keys.view(b, -1, self.heads, d).transpose(1, 2)
+        v = values.view(b, -1, self.heads, d).transpose(1, 2)
+        bias = key_bias[:, None, None, :].to(q.dtype)
+        if self.training and self.dropout > 0:
+            logits = F.dropout(q @ k.transpose(-1, -2) / math.sqrt(d), self.dropout, True) + bias
+            out = logits.softmax(-1) @ v
+        else:
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+        return out.transpose(1, 2).reshape(b, p, c)
+
+    def forward(
+        self,
+        g: Tensor,
+        pos: Tensor,
+        fg: Tensor,
+        bg: Tensor,
+        fg_embed: Tensor,
+        bg_embed: Tensor,
+        key_bias: Tensor,
+    ) -> Tensor:
+        """g ``[B, C, h, w]``; pos ``[1, h*w, C]``; fg ``[B, I*T, C]``, bg ``[B, Qb*T, C]`` with embeds of the
+        same shape; key_bias ``[B, I*T + Qb*T]`` -> g ``[B, C, h, w]``."""
+        b, c, h, w = g.shape
+        g = g + self.self_attn_conv_substitute(g)
+        x = g.flatten(2).transpose(1, 2)  # [B, P, C]
+        keys = torch.cat([self.k_proj_fg(fg + fg_embed), self.k_proj_bg(bg + bg_embed)], dim=1)
+        values = torch.cat([self.v_proj_fg(fg), self.v_proj_bg(bg)], dim=1)
+        out = self.attend(self.cross_attn.q_proj(x + pos), keys, values, key_bias)
+        x = self.norm1(x + self.drop(out))
+        x = self.norm2(x + self.drop(self.fc2(self.drop(F.relu(self.fc1(x))))))
+        return x.transpose(1, 2).reshape(b, c, h, w)
+
+
+class Decoder(nn.Module):
+    """Segments a target frame: ``num_layers`` layers at stride 8, upsampling to stride 4, mask logits.
+
+    Output channels: ``[catch-all, bg_0 .. bg_{Qb-1}, fg_1 .. fg_I]`` at stride 4.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        heads: int,
+        num_layers: int,
+        ffn_dim: int = 256,
+        dropout: float = 0.1,
+        pixel_pos_enc: bool = True,
+    ) -> None:
+        super().__init__()
+        self.dim = dim
+        self.pixel_pos_enc = pixel_pos_enc
+        layer = DecoderLayer(dim, heads, ffn_dim, dropout)
+        self.attn_layers = nn.ModuleList([copy.deepcopy(layer) for _ in range(num_layers)])
+        self.conv_4x_reduce = conv_relu_gn(dim, dim // 4, 1, 8)
+        self.conv_4x = conv_relu_gn(dim, dim, 3, 8)
+        self.instance_query_proj = nn.Linear(dim, dim)
+        self.bg_query_proj = nn.Linear(dim, dim)
+        self.fmap_proj_4x = conv_relu_gn(dim, dim, 1, 8)  # unused; kept so official checkpoints load strictly
+        self.catch_all_conv = nn.Sequential(
+            nn.Conv2d(dim, dim // 2, 3, padding=1, bias=False),
+            nn.GroupNorm(8, dim // 2),
+            nn.ReLU(),
+            nn.Conv2d(dim // 2, 1, 1, bias=False),
+        )
+
+    def forward(
+        self,
+        feats4: Tensor,
+        feats8: Tensor,
+        fg: Tensor,
+        bg: Tensor,
+        fg_invalid: Tensor,
+        bg_invalid: Tensor,
+        fg_embed: Tensor,
+        bg_embed: Tensor,
+    ) -> Tensor:
+        """feats4 ``[B, C, H/4, W/4]``, feats8 ``[B, C, H/8, W/8]``; fg ``[B, I, T, C]``, bg ``[B, Qb, T, C]``;
+        invalid bool ``[B, I, T]`` / ``[B, Qb, T]``; fg_embed ``[C]``, bg_embed ``[Qb, C]``
+        -> logits ``[B, 1 + Qb + I, H/4, W/4]``."""
+        b, num_obj, t, c = fg.shape
+        num_bg = bg.shape[1]
+        h, w = feats8.shape[-2:]
+        pos = torch.zeros(1, h * w, c, dtype=feats8.dtype, device=feats8.device)
+        if self.pixel_pos_enc:
+            pos = sine_position_encoding(h, w, c, feats8.device).flatten(1).t().unsqueeze(0).to(feats8.dtype)
+        fg_keys = fg.reshape(b, num_obj * t, c)  # object-major: index i * T + t
+        bg_keys = bg.reshape(b, num_bg * t, c)
+        fg_pos = fg_embed.view(1, 1, c).expand(b, num_obj * t, c)
+        bg_pos = bg_embed.view(1, num_bg, 1, c).expand(b, num_bg, t, c).reshape(b, num_bg * t, c)
+        invalid = torch.cat([fg_invalid.reshape(b, -1), bg_invalid.reshape(b, -1)], dim=1)
+        key_bias = torch.zeros(invalid.shape, dtype=feats8.dtype, device=feats8.device)
+        key_bias = key_bias.masked_fill(invalid, float("-inf"))
+        g = feats8
+        for layer in self.attn_layers:
+            g = layer(g, pos, fg_keys, bg_keys, fg_pos, bg_pos, key_bias)
+        emb = self.pixel_embedding(g, feats4)
+        return self.mask_logits(emb, fg, bg, fg_invalid, bg_invalid)
+
+    def pixel_embedding(self, g: Tensor, feats4: Tensor) -> Tensor:
+        """Stride-8 map ``[B, C, h, w]`` + stride-4 features -> pixel embedding E ``[B, C, H/4, W/4]``."""
+        up = F.interpolate(g, size=feats4.shape[-2:], mode="bilinear", align_corners=False)
+        reduced = self.conv_4x_reduce(feats4)
+        up = torch.cat([up[:, : reduced.shape[1]] + reduced, up[:, reduced.shape[1] :]], dim=1)
+        return self.conv_4x(up)
+
+    def mask_logits(
+        self, emb: Tensor, fg: Tensor, bg: Tensor, fg_invalid: Tensor, bg_invalid: Tensor
+    ) -> Tensor:
+        """Per descriptor and time step <proj descriptor, E> / sqrt(C), invalid -> -inf, max over T."""
+        scale = 1.0 / math.sqrt(self.dim)
+        desc = torch.cat([self.bg_query_proj(bg), self.instance_query_proj(fg)], dim=1)  # [B, Qb+I, T, C]
+        logits = torch.einsum("bntc,bchw->bnthw", desc, emb) * scale
+        invalid = torch.cat([bg_invalid, fg_invalid], dim=1)[..., None, None]
+        logits = logits.masked_fill(invalid, float("-inf")).amax(dim=2)
+        return torch.cat([self.catch_all_conv(emb), logits], dim=1)

@@ -1,0 +1,68 @@
+"""Result files: the official toolkit's CSVs (3 decimals) and our full-precision metrics JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+
+from hodor.atomic import write_json, write_text
+from hodor.evaluate.davis import GLOBAL_COLUMNS, DavisResult
+
+
+def _fmt(value: float) -> str:
+    # pandas ``to_csv(float_format="%.3f")`` as the official toolkit calls it; NaN as an empty field
+    return "" if math.isnan(value) else f"{value:.3f}"
+
+
+def _csv(rows: list[list[str]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")  # pandas' defaults: minimal quoting, "\n"
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def global_csv(result: DavisResult) -> str:
+    """``global_results-<set>.csv``: one header row and one row of the 7 global figures."""
+    return _csv([list(GLOBAL_COLUMNS), [_fmt(result.global_metrics[c]) for c in GLOBAL_COLUMNS]])
+
+
+def per_sequence_csv(result: DavisResult) -> str:
+    """``per-sequence_results-<set>.csv``: ``Sequence,J-Mean,F-Mean``, one row per object."""
+    rows = [["Sequence", "J-Mean", "F-Mean"]]
+    rows += [[o.name, _fmt(o.j.mean), _fmt(o.f.mean)] for o in result.objects]
+    return _csv(rows)
+
+
+def write_davis_outputs(result: DavisResult, out_dir: str | Path) -> list[Path]:
+    """Write the two official CSVs and ``metrics.json`` into ``out_dir``; returns their paths."""
+    out_dir = Path(out_dir)
+    paths = [
+        out_dir / f"global_results-{result.subset}.csv",
+        out_dir / f"per-sequence_results-{result.subset}.csv",
+        out_dir / "metrics.json",
+    ]
+    write_text(paths[0], global_csv(result))
+    write_text(paths[1], per_sequence_csv(result))
+    write_json(paths[2], result.to_json(), indent=1)
+    return paths
+
+
+def format_global_table(result: DavisResult) -> str:
+    """The global figures as an aligned text table (what the official script prints)."""
+    widths = [max(len(c), 6) for c in GLOBAL_COLUMNS]
+    header = "  ".join(c.rjust(w) for c, w in zip(GLOBAL_COLUMNS, widths, strict=True))
+    values = "  ".join(
+        _fmt(result.global_metrics[c]).rjust(w) for c, w in zip(GLOBAL_COLUMNS, widths, strict=True)
+    )
+    title = f" Global results for {result.subset} "
+    return f"{title.center(len(header), '-')}\n{header}\n{values}"
+
+
+def format_sequence_table(result: DavisResult) -> str:
+    """Per-object J-Mean / F-Mean as an aligned text table."""
+    width = max([len("Sequence")] + [len(o.name) for o in result.objects])
+    lines = [f"{'Sequence'.ljust(width)}  J-Mean  F-Mean"]
+    lines += [f"{o.name.ljust(width)}  {_fmt(o.j.mean):>6}  {_fmt(o.f.mean):>6}" for o in result.objects]
+    return "\n".join(lines)

@@ -1,0 +1,176 @@
+"""``synthesize``: the whole synthetic raw workspace (COCO, DAVIS 2017, YouTube-VOS 2019), atomically.
+
+The tree is built in a temporary sibling directory and renamed into place only when complete; the marker
+``.hodor_synthetic.json`` is its last file. A directory without the marker is therefore never a (complete)
+synthetic output: we refuse to overwrite it unless it is empty, and an interrupted run leaves the previous
+output (or nothing) in place.
+
+Randomness: every image / clip draws from its own generator seeded by ``(seed, domain, index)``, so a run
+is reproducible file for file and one dataset's size does not shift another's content.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from hodor.atomic import atomic_directory, write_json
+from hodor.data.synthetic import coco, video
+from hodor.data.synthetic.assets import UNSEEN_CATEGORIES, Cutout, categories, cutouts
+from hodor.data.synthetic.scales import SCALES, ScaleSpec
+from hodor.data.synthetic.scenes import Clip, make_clip
+from hodor.errors import InputError
+
+MARKER = ".hodor_synthetic.json"
+FORMAT = "hodor-synthetic-raw"
+VERSION = 1
+_COCO, _DAVIS_TRAIN, _DAVIS_VAL, _YTVOS_TRAIN, _YTVOS_VALID = range(5)  # rng domains
+
+
+@dataclass(frozen=True)
+class SynthesisSummary:
+    out: Path
+    seed: int
+    scale: str
+    counts: dict[str, int]
+    seconds: float
+
+    def line(self) -> str:
+        c = self.counts
+        return (
+            f"synthesized {self.out} (scale={self.scale}, seed={self.seed}) in {self.seconds:.1f} s: "
+            f"COCO {c['coco_images']} images / {c['coco_annotations']} annotations, "
+            f"DAVIS {c['davis_train']}+{c['davis_val']} sequences / {c['davis_frames']} frames, "
+            f"YouTube-VOS {c['youtube_vos_train']}+{c['youtube_vos_valid']} videos / {c['youtube_vos_frames']} frames"
+        )
+
+
+def rng_for(seed: int, domain: int, index: int) -> np.random.Generator:
+    return np.random.default_rng([seed, domain, index])
+
+
+def is_synthetic_output(path: Path) -> bool:
+    """True when ``path`` holds a complete synthetic workspace (its marker parses and says so)."""
+    try:
+        return json.loads((path / MARKER).read_text()).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def check_target(out: Path) -> None:
+    """Refuse to replace anything that is not empty and not a previous synthetic output."""
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a directory; choose another --out or remove the file")
+    if out.is_dir() and any(out.iterdir()) and not is_synthetic_output(out):
+        raise InputError(
+            f"{out}: directory is not empty and has no {MARKER} marker, so it is not a previous synthetic "
+            "output and would be overwritten; choose an empty or new --out directory (or delete this one)"
+        )
+
+
+def _coco(root: Path, seed: int, spec: ScaleSpec, progress: bool) -> dict[str, int]:
+    pool = list(cutouts())
+    samples, names, ids = [], [], []
+    for i in tqdm(range(spec.coco_images), desc="COCO", disable=not progress, leave=False):
+        rng = rng_for(seed, _COCO, i)
+        samples.append(coco.make_sample(rng, pool, coco.image_size(rng), with_crowd=i % 5 == 2))
+        ids.append(9 + 13 * i)  # COCO ids are sparse; do not let readers assume positions
+        names.append(f"{ids[-1]:012d}.jpg")
+        video.write_jpeg(root / "train2017" / names[-1], samples[-1].image)
+    data = coco.coco_json(samples, names, ids, list(categories()))
+    write_json(root / "annotations" / "instances_train2017.json", data)
+    return {"coco_images": len(samples), "coco_annotations": len(data["annotations"])}
+
+
+def _clips(
+    seed: int,
+    domain: int,
+    count: int,
+    spec: ScaleSpec,
+    pool: list[Cutout],
+    *,
+    davis: bool,
+    min_objects: int = 1,
+    late: Callable[[int], int] = lambda i: 0,
+    first_pool: Callable[[int], list[Cutout] | None] = lambda i: None,
+) -> list[Clip]:
+    """``count`` clips; ``late(i)`` objects of clip ``i`` enter after frame 0, label 1 from ``first_pool(i)``."""
+    hw, lengths = (
+        (spec.davis_hw, spec.davis_frames) if davis else (spec.youtube_vos_hw, spec.youtube_vos_frames)
+    )
+    clips = []
+    for i in range(count):
+        rng = rng_for(seed, domain, i)
+        frames = int(rng.integers(lengths[0], lengths[1] + 1))
+        objects = max(int(rng.integers(1, spec.max_objects + 1)), min_objects)
+        clips.append(
+            make_clip(
+                rng,
+                pool,
+                hw=hw,
+                num_frames=frames,
+                num_objects=objects,
+                num_late=min(late(i), objects - 1),
+                num_distractors=int(rng.integers(0, 3)),
+                first_pool=first_pool(i),
+            )  # fmt: skip
+        )
+    return clips
+
+
+def _davis(root: Path, seed: int, spec: ScaleSpec) -> dict[str, int]:
+    pool = list(cutouts())
+    train = _clips(seed, _DAVIS_TRAIN, spec.davis_train, spec, pool, davis=True)
+    val = _clips(seed, _DAVIS_VAL, spec.davis_val, spec, pool, davis=True)
+    splits = {
+        "train": [(video.davis_name(c, i), c) for i, c in enumerate(train)],
+        "val": [(video.davis_name(c, i + len(train)), c) for i, c in enumerate(val)],
+    }
+    counts = video.write_davis(root, splits)
+    return {"davis_train": len(train), "davis_val": len(val), "davis_frames": counts.frames}
+
+
+def _youtube_vos(root: Path, seed: int, spec: ScaleSpec) -> dict[str, int]:
+    pool = list(cutouts())
+    seen = [c for c in pool if c.category not in UNSEEN_CATEGORIES]
+    unseen = [c for c in pool if c.category in UNSEEN_CATEGORIES]
+    train = _clips(
+        seed, _YTVOS_TRAIN, spec.youtube_vos_train, spec, seen, davis=False, late=lambda i: int(i % 3 == 1)
+    )
+    # Valid: every other video has an unseen-category object, two of three have a late-appearing object.
+    valid = _clips(
+        seed, _YTVOS_VALID, spec.youtube_vos_valid, spec, pool, davis=False, min_objects=2,
+        late=lambda i: int(i % 3 != 2), first_pool=lambda i: unseen if i % 2 == 0 else None,
+    )  # fmt: skip
+    train_items = [(video.youtube_vos_id(seed, "train", i), c) for i, c in enumerate(train)]
+    valid_items = [(video.youtube_vos_id(seed, "valid", i), c) for i, c in enumerate(valid)]
+    video.write_youtube_vos_train(root / "train", train_items)
+    video.write_youtube_vos_valid(root / "valid", root / "valid_gt", valid_items)
+    frames = sum(len(c.frames) for c in train + valid)
+    return {"youtube_vos_train": len(train), "youtube_vos_valid": len(valid), "youtube_vos_frames": frames}
+
+
+def synthesize(
+    out: Path, *, seed: int = 0, scale: str = "default", progress: bool = False
+) -> SynthesisSummary:
+    """Write the synthetic raw workspace under ``out`` (replacing a previous synthetic output)."""
+    if scale not in SCALES:
+        raise InputError(f"unknown synthetic scale {scale!r}; choose one of {', '.join(SCALES)}")
+    out = Path(out)
+    check_target(out)
+    spec = SCALES[scale]
+    start = time.perf_counter()
+    with atomic_directory(out) as tmp:
+        counts = _coco(tmp / "coco", seed, spec, progress)
+        counts |= _davis(tmp / "DAVIS", seed, spec)
+        counts |= _youtube_vos(tmp / "youtube_vos", seed, spec)
+        marker = {"format": FORMAT, "version": VERSION, "seed": seed, "scale": scale, "counts": counts}
+        marker["scale_spec"] = asdict(spec)
+        write_json(tmp / MARKER, marker, indent=2)  # last: its presence means "complete"
+    return SynthesisSummary(out, seed, scale, counts, time.perf_counter() - start)

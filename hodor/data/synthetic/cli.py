@@ -1,0 +1,26 @@
+"""``hodor synthesize --out DIR [--seed N] [--scale tiny|default|large]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from hodor.data.synthetic.build import synthesize
+from hodor.data.synthetic.scales import SCALES
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--out", type=Path, required=True, help="output directory (new, empty, or a previous output)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed; same seed, same files (default 0)")
+    parser.add_argument(
+        "--scale", choices=sorted(SCALES), default="default", help="dataset size (default: default)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    summary = synthesize(args.out, seed=args.seed, scale=args.scale, progress=sys.stderr.isatty())
+    print(summary.line())
+    return 0

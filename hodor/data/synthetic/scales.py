@@ -1,0 +1,41 @@
+"""How big each synthetic workspace is: ``tiny`` (tests), ``default`` (the quick CPU pipeline), ``large``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ScaleSpec:
+    """Counts and sizes; ``*_frames`` are inclusive (min, max) clip lengths, ``*_hw`` (height, width)."""
+
+    coco_images: int
+    davis_train: int
+    davis_val: int
+    davis_frames: tuple[int, int]
+    davis_hw: tuple[int, int]
+    youtube_vos_train: int
+    youtube_vos_valid: int
+    youtube_vos_frames: tuple[int, int]
+    youtube_vos_hw: tuple[int, int]
+    max_objects: int
+
+
+# DAVIS 480p is 480x854 and YouTube-VOS mostly 720x1280: both about 9:16, kept here at CPU-friendly sizes.
+SCALES: dict[str, ScaleSpec] = {
+    "tiny": ScaleSpec(
+        coco_images=12, davis_train=2, davis_val=2, davis_frames=(5, 7), davis_hw=(120, 216),
+        youtube_vos_train=2, youtube_vos_valid=3, youtube_vos_frames=(5, 7), youtube_vos_hw=(108, 192),
+        max_objects=3,
+    ),
+    "default": ScaleSpec(
+        coco_images=240, davis_train=8, davis_val=4, davis_frames=(20, 30), davis_hw=(240, 432),
+        youtube_vos_train=8, youtube_vos_valid=4, youtube_vos_frames=(16, 24), youtube_vos_hw=(216, 384),
+        max_objects=3,
+    ),
+    "large": ScaleSpec(
+        coco_images=1200, davis_train=30, davis_val=10, davis_frames=(30, 50), davis_hw=(240, 432),
+        youtube_vos_train=60, youtube_vos_valid=15, youtube_vos_frames=(20, 36), youtube_vos_hw=(216, 384),
+        max_objects=4,
+    ),
+}  # fmt: skip

@@ -1,0 +1,169 @@
+"""Random video clips: which objects, where they go, who occludes whom, when they enter and leave.
+
+A clip has labelled objects (ids 1..N) and unlabelled distractors of the same category as some labelled
+object (often the very same cut-out, colour-jittered), so telling objects apart needs appearance *and*
+position. Objects start inside the frame or (``late``) enter through a border after frame 0; some move
+fast enough to leave; depth order is random, so objects cross and occlude each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from hodor.data.synthetic.assets import Cutout, backgrounds
+from hodor.data.synthetic.render import Track, background_path, make_track, render_clip
+
+# An object's first annotated mask must cover at least this fraction of the frame (a usable reference).
+MIN_FIRST_AREA = 0.004
+_MAX_ATTEMPTS = 40
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A rendered clip: ``frames`` [T, H, W, 3] uint8 BGR, ``labels`` [T, H, W] uint8 ids (0 background).
+
+    ``categories`` maps every labelled id to its category name; ``first_frame`` to the first frame the
+    object is drawn (0 unless it enters late).
+    """
+
+    background: str
+    frames: np.ndarray
+    labels: np.ndarray
+    categories: dict[int, str]
+    first_frame: dict[int, int]
+
+
+def pick_cutouts(rng: np.random.Generator, pool: list[Cutout], count: int) -> list[Cutout]:
+    """``count`` cut-outs, category first (so the 22 coins do not dominate), distinct where possible."""
+    by_category: dict[str, list[Cutout]] = {}
+    for cutout in pool:
+        by_category.setdefault(cutout.category, []).append(cutout)
+    names = sorted(by_category)
+    chosen: list[Cutout] = []
+    for _ in range(count):
+        options = by_category[names[rng.integers(len(names))]]
+        unused = [c for c in options if c not in chosen] or options
+        chosen.append(unused[rng.integers(len(unused))])
+    return chosen
+
+
+def _lookalike(rng: np.random.Generator, target: Cutout, pool: list[Cutout]) -> Cutout:
+    """A distractor for ``target``: another instance of its category, else the same cut-out."""
+    same = [c for c in pool if c.category == target.category]
+    return same[rng.integers(len(same))]
+
+
+def _entry(rng: np.random.Generator, hw: tuple[int, int], speed: float) -> tuple[np.ndarray, np.ndarray]:
+    """A point just inside a random border and a velocity pointing into the frame."""
+    h, w = hw
+    side = rng.integers(4)
+    along = rng.uniform(0.25, 0.75)
+    inset = rng.uniform(0.08, 0.18)
+    point = {
+        0: (inset * w, along * h),
+        1: ((1 - inset) * w, along * h),
+        2: (along * w, inset * h),
+        3: (along * w, (1 - inset) * h),
+    }[int(side)]
+    inward = {0: (1, 0), 1: (-1, 0), 2: (0, 1), 3: (0, -1)}[int(side)]
+    sideways = rng.uniform(-0.5, 0.5, size=2) * np.array(inward[::-1])
+    return np.array(point), (np.array(inward) + sideways) * speed
+
+
+def _plan_track(
+    rng: np.random.Generator, cutout: Cutout, label: int, hw: tuple[int, int], num_frames: int, start: int
+) -> Track:
+    h, w = hw
+    speed = rng.uniform(0.5, 3.0) * w / 432
+    if start > 0:
+        point, velocity = _entry(rng, hw, speed * 1.5)
+    else:
+        point = rng.uniform([0.15 * w, 0.2 * h], [0.85 * w, 0.8 * h])
+        heading = rng.uniform(0, 2 * np.pi)
+        leaves = rng.random() < 0.25  # fast enough to leave the frame before the end
+        velocity = np.array([np.cos(heading), np.sin(heading)]) * (speed * (3.0 if leaves else 1.0))
+    return make_track(
+        rng,
+        cutout,
+        label=label,
+        frame_hw=hw,
+        num_frames=num_frames,
+        rel_area=rng.uniform(0.02, 0.12),
+        start_xy=point - velocity * start,  # the path passes `point` at frame `start`
+        velocity=velocity,
+        start=start,
+        jitter=0.12 if label == 0 else 0.06,
+    )
+
+
+def _plan(
+    rng: np.random.Generator,
+    pool: list[Cutout],
+    hw: tuple[int, int],
+    num_frames: int,
+    num_objects: int,
+    num_late: int,
+    num_distractors: int,
+    first_pool: list[Cutout] | None,
+) -> list[Track]:
+    targets = pick_cutouts(rng, pool, num_objects)
+    if first_pool:
+        targets[0] = pick_cutouts(rng, first_pool, 1)[0]
+    starts = [0] * (num_objects - num_late) + [
+        int(rng.integers(1, max(2, num_frames // 2))) for _ in range(num_late)
+    ]
+    tracks = [
+        _plan_track(rng, c, i + 1, hw, num_frames, s)
+        for i, (c, s) in enumerate(zip(targets, starts, strict=True))
+    ]
+    for _ in range(num_distractors):
+        cutout = _lookalike(rng, targets[rng.integers(num_objects)], pool)
+        tracks.append(_plan_track(rng, cutout, 0, hw, num_frames, int(rng.integers(0, num_frames // 2))))
+    order = rng.permutation(len(tracks))  # depth: first drawn = farthest
+    return [tracks[i] for i in order]
+
+
+def _first_areas_ok(labels: np.ndarray, tracks: list[Track]) -> bool:
+    """Every labelled object covers >= MIN_FIRST_AREA of its first frame (after occlusion)."""
+    need = MIN_FIRST_AREA * labels.shape[1] * labels.shape[2]
+    return all(np.count_nonzero(labels[t.start] == t.label) >= need for t in tracks if t.label > 0)
+
+
+def make_clip(
+    rng: np.random.Generator,
+    pool: list[Cutout],
+    *,
+    hw: tuple[int, int],
+    num_frames: int,
+    num_objects: int,
+    num_late: int = 0,
+    num_distractors: int = 0,
+    first_pool: list[Cutout] | None = None,
+) -> Clip:
+    """Sample and render one clip; re-sample until every object's first mask is usable."""
+    photos = backgrounds()
+    for _ in range(_MAX_ATTEMPTS):
+        name, photo = photos[rng.integers(len(photos))]
+        path = background_path(rng, photo, hw, num_frames)
+        tracks = _plan(rng, pool, hw, num_frames, num_objects, num_late, num_distractors, first_pool)
+        frames, labels = render_clip(path, tracks, hw, num_frames)
+        if _first_areas_ok(labels, tracks):
+            break
+    else:  # pragma: no cover - would mean the sampling ranges above are broken
+        raise RuntimeError(f"could not place {num_objects} visible objects in {_MAX_ATTEMPTS} attempts")
+    _flicker(rng, frames)
+    labelled = sorted((t for t in tracks if t.label > 0), key=lambda t: t.label)
+    return Clip(
+        name, frames, labels, {t.label: t.category for t in labelled}, {t.label: t.start for t in labelled}
+    )
+
+
+def _flicker(rng: np.random.Generator, frames: np.ndarray) -> None:
+    """Slow global illumination change, in place (cameras adapt exposure; appearance is not constant)."""
+    t = np.arange(len(frames))
+    gain = 1.0 + rng.uniform(0.0, 0.08) * np.sin(2 * np.pi * t / rng.uniform(10, 25) + rng.uniform(0, 6.3))
+    for frame, g in zip(frames, gain, strict=True):
+        cv2.convertScaleAbs(frame, dst=frame, alpha=float(g))  # saturates at 255

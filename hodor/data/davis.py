@@ -1,0 +1,133 @@
+"""DAVIS 2017 reader: ``JPEGImages/480p/<seq>/*.jpg``, ``Annotations/480p/<seq>/*.png`` (palette PNGs,
+pixel = object id, 0 background, 255 void), ``ImageSets/2017/{train,val}.txt`` -> standardized JSON.
+
+Object ids are the PNG label values (1..K, no gaps); void pixels count as background in the stored masks
+(as the DAVIS evaluation does). DAVIS has no categories: every object gets category 1 ("object").
+Frames without a PNG (DAVIS test-dev style) get ``{}`` in ``tracks``; the first frame must be annotated.
+Each sequence is converted in a worker process; the conversion fails on the first bad input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hodor.data.convert import encode_objects, first_frames, parallel_map, video_record
+from hodor.data.validate import (
+    IMAGE_SUFFIXES,
+    check_consecutive_ids,
+    check_image,
+    check_name,
+    check_not_empty,
+    check_not_only_void,
+    check_same_size,
+    check_unique,
+    list_frames,
+    object_ids,
+    read_mask,
+)
+from hodor.errors import InputError
+
+RESOLUTION = "480p"
+CATEGORY_ID, CATEGORY_NAME = 1, "object"
+
+
+@dataclass(frozen=True)
+class SequenceTask:
+    root: Path
+    name: str
+
+
+def read_split(root: Path, split: str) -> list[str]:
+    """Sequence names of ``ImageSets/2017/<split>.txt``, checked (plain names, unique, non-empty list)."""
+    path = Path(root) / "ImageSets" / "2017" / f"{split}.txt"
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        raise InputError(
+            f"{path}: split file not found; the DAVIS root must hold ImageSets/2017/{split}.txt "
+            "(check the raw root, e.g. data/raw/DAVIS)"
+        ) from None
+    names = [line.strip() for line in lines if line.strip()]
+    check_not_empty(len(names), str(path), f"split {split!r} is empty", "list one sequence name per line")
+    for name in names:
+        check_name(name, str(path), "sequence name")
+    check_unique(names, str(path), "sequence")
+    return names
+
+
+def convert_sequence(task: SequenceTask) -> dict[str, Any]:
+    """One sequence -> union record; raises InputError on any bad file (runs in a worker process)."""
+    where = f"DAVIS sequence {task.name!r}"
+    jpeg_dir = task.root / "JPEGImages" / RESOLUTION / task.name
+    ann_dir = task.root / "Annotations" / RESOLUTION / task.name
+    for folder in (jpeg_dir, ann_dir):
+        if not folder.is_dir():
+            raise InputError(f"{where}: folder {folder} is missing; the sequence is listed in the split file")
+    frames = list_frames(jpeg_dir, IMAGE_SUFFIXES, where)
+    masks = list_frames(ann_dir, (".png",), where)
+    orphans = sorted(set(masks) - set(frames))
+    if orphans:
+        raise InputError(
+            f"{where}: annotation {ann_dir / (orphans[0] + '.png')} has no image "
+            f"{jpeg_dir / (orphans[0] + '.jpg')}; restore the image or delete the annotation"
+        )
+    check_not_empty(len(frames), f"{where} ({jpeg_dir})", "no frames", "restore the JPEG frames")
+    stems = sorted(frames)
+    if stems[0] not in masks:
+        raise InputError(f"{where}: first frame {stems[0]} has no annotation PNG in {ann_dir}; add it")
+    size, tracks, all_ids, any_void = None, [], set(), False
+    for stem in stems:
+        hw = check_image(frames[stem], f"{where}, frame {stem}")
+        size = size or hw
+        if hw != size:
+            raise InputError(f"{where}: frame {frames[stem]} is {hw[0]}x{hw[1]} but the sequence's first frame "
+                             f"is {size[0]}x{size[1]}; all frames of a sequence must have one size")  # fmt: skip
+        if stem not in masks:
+            tracks.append({})
+            continue
+        labels = read_mask(masks[stem], f"{where}, frame {stem}")
+        check_same_size(labels.shape, hw, masks[stem], frames[stem], f"{where}, frame {stem}")
+        ids, void = object_ids(labels)
+        all_ids.update(ids)
+        any_void |= void
+        tracks.append(encode_objects(labels, ids))
+    check_not_only_void(all_ids, any_void, f"{where} ({ann_dir})")
+    check_not_empty(len(all_ids), f"{where} ({ann_dir})", "every annotation PNG is empty (only 0)",
+                    "draw the objects with ids 1..K, or drop the sequence from the split file")  # fmt: skip
+    check_consecutive_ids(all_ids, f"{where} ({ann_dir})")
+    return video_record(
+        task.name,
+        height=size[0],
+        width=size[1],
+        image_paths=[f"{task.name}/{frames[s].name}" for s in stems],
+        categories={obj: CATEGORY_ID for obj in all_ids},
+        tracks=tracks,
+        references=first_frames(tracks),
+    )
+
+
+def convert(root: Path, split: str, *, workers: int = 2, progress: bool = True):
+    """DAVIS root + split -> (JSON document, image folder to link, (sequences, frames, objects))."""
+    root = Path(root)
+    names = read_split(root, split)
+    tasks = [SequenceTask(root, name) for name in names]
+    weights = [_count_frames(root, name) for name in names]
+    records = parallel_map(convert_sequence, tasks, workers=workers, weights=weights,
+                           desc=f"DAVIS {split}", progress=progress)  # fmt: skip
+    doc = {
+        "meta": {"category_labels": {str(CATEGORY_ID): CATEGORY_NAME}, "source": f"DAVIS 2017 {split}"},
+        "sequences": records,
+    }
+    counts = (
+        len(records),
+        sum(len(r["image_paths"]) for r in records),
+        sum(len(r["categories"]) for r in records),
+    )
+    return doc, root / "JPEGImages" / RESOLUTION, counts
+
+
+def _count_frames(root: Path, name: str) -> int:
+    folder = root / "JPEGImages" / RESOLUTION / name
+    return sum(1 for _ in folder.iterdir()) if folder.is_dir() else 1

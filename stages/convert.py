@@ -1,0 +1,56 @@
+"""DVC stage `convert@<name>`: one raw dataset -> workspace/dataset_json_annotations/<name>.json.
+
+    python stages/convert.py --params params.yaml --name davis_val --raw-root data/raw --workspace workspace
+
+Writes the JSON (the stage's out) and links workspace/dataset_images/<folder> to the raw image folder (a
+relative symlink, not declared as an out: DVC would hash every image behind it, and davis_train and
+davis_val share one folder). Raw folders: --raw-root/<coco|DAVIS|youtube_vos>, or, without --raw-root,
+the keys data.coco_root / data.davis_root / data.youtube_vos_root of the params file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from hodor.config import ParamsError, read_yaml
+from hodor.data.convert import DATASETS, convert_to_workspace, dataset_root
+from hodor.errors import InputError
+
+PARAMS_KEYS = {"coco": "coco_root", "davis": "davis_root", "youtube_vos": "youtube_vos_root"}
+
+
+def source_from_params(params: Path, name: str) -> Path:
+    """Raw folder of ``name`` from the ``data`` section (only the one key this stage needs)."""
+    data = read_yaml(params).get("data")
+    key = PARAMS_KEYS[DATASETS[name][0]]
+    if not isinstance(data, dict) or not isinstance(data.get(key), str):
+        raise ParamsError(f"{params}: missing key data.{key} (or pass --raw-root)")
+    return Path(data[key])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--name", required=True, choices=sorted(DATASETS))
+    parser.add_argument("--raw-root", type=Path, help="folder holding coco/, DAVIS/, youtube_vos/")
+    parser.add_argument("--workspace", type=Path, required=True)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    try:
+        source = (
+            dataset_root(args.raw_root, args.name)
+            if args.raw_root
+            else source_from_params(args.params, args.name)
+        )
+        summary = convert_to_workspace(args.name, source, args.workspace, workers=args.workers)
+    except InputError as err:
+        print(f"convert@{args.name}: error: {err}", file=sys.stderr)
+        return 2
+    print(f"convert@{summary.line()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Pixels for the precomputed sample specs: augmentation, batching by object count and aspect ratio, padding.
+
+A *forward batch* is ``samples_per_forward`` specs with the same number of objects and aspect ratios within
+0.1 of each other (official batch sampler). Forward batch ``i`` is a pure function of ``(seed, i)``: every
+random draw of its augmentation comes from ``numpy.random.default_rng([seed, i, j])`` for its ``j``-th
+sample, so results do not depend on worker count, rank or resumption.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from hodor.data import augment as aug
+from hodor.data.image_ops import normalize_bgr, pad_to_multiple, read_frame_bgr, resized_dims
+from hodor.data.standard_json import ImageDataset, VideoDataset
+from hodor.data.train_samples import SampleSpec
+from hodor.errors import InputError
+from hodor.train.params import TrainParams
+
+MAX_ASPECT_SPREAD = 0.1
+
+
+def group_batches(specs: list[SampleSpec], per_batch: int, count: int, seed: int) -> list[list[int]]:
+    """``count`` forward batches of spec indices, grouped by object count and aspect ratio, shuffled.
+
+    Consecutive specs (sorted by aspect ratio within an object count) form a batch; batches whose aspect
+    spread exceeds 0.1 are dropped, and the list is filled up to ``count`` with random repeats.
+    """
+    rng = random.Random(seed)
+    by_count: dict[int, list[int]] = defaultdict(list)
+    for index, spec in enumerate(specs):
+        by_count[len(spec.objects)].append(index)
+    batches = []
+    for _, indices in sorted(by_count.items()):
+        indices.sort(key=lambda i: (specs[i].aspect, i))
+        for start in range(0, len(indices) - per_batch + 1, per_batch):
+            chunk = indices[start : start + per_batch]
+            if specs[chunk[-1]].aspect - specs[chunk[0]].aspect <= MAX_ASPECT_SPREAD:
+                batches.append(chunk)
+    if not batches:
+        raise InputError(
+            f"no batch of {per_batch} samples with equal object count and aspect ratios within "
+            f"{MAX_ASPECT_SPREAD} can be formed; lower samples_per_forward or add data"
+        )
+    while len(batches) < count:
+        batches.append(rng.choice(batches))
+    rng.shuffle(batches)
+    return batches[:count]
+
+
+class TrainBatches(Dataset):
+    """Forward batch ``i`` -> dict(images [B, F, 3, H, W] float, labels [B, F, H, W] int64,
+    presence [B, F, I] bool, has_gt list[bool] of length F); H, W padded to multiples of 32."""
+
+    def __init__(
+        self,
+        regime: str,
+        sources: list[ImageDataset] | list[VideoDataset],
+        specs: list[SampleSpec],
+        batches: list[list[int]],
+        params: TrainParams,
+        seed: int,
+    ) -> None:
+        self.regime, self.sources, self.specs, self.batches = regime, sources, specs, batches
+        self.params, self.seed = params, seed
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, index: int) -> dict:
+        samples = [
+            self.sample(self.specs[s], np.random.default_rng([self.seed, index, j]))
+            for j, s in enumerate(self.batches[index])
+        ]
+        return collate(samples, self.has_gt())
+
+    def has_gt(self) -> list[bool]:
+        nf = 1 + self.params.num_other_frames
+        return [True] + [self.regime != "sparse"] * (nf - 1)
+
+    def sample(self, spec: SampleSpec, rng: np.random.Generator) -> tuple[Tensor, Tensor, Tensor]:
+        """One sample -> (images [F, 3, h, w] normalised, invalid pixels 0; labels [F, h, w]; presence [F, I])."""
+        frames = self._static(spec, rng) if self.regime == "static" else self._video(spec, rng)
+        num_obj = len(spec.objects)
+        if self.regime == "sparse":
+            presence = torch.ones(len(frames), num_obj, dtype=torch.bool)
+        else:
+            presence = torch.stack(
+                [torch.from_numpy(aug.object_areas(f.labels, num_obj) > 0) for f in frames]
+            )
+        images = normalize_bgr(np.stack([f.image for f in frames]))
+        images = images * torch.from_numpy(np.stack([f.valid for f in frames]))[:, None]
+        labels = torch.from_numpy(np.stack([f.labels for f in frames])).long()
+        return images, labels, presence
+
+    def _static(self, spec: SampleSpec, rng: np.random.Generator) -> list[aug.Frame]:
+        dataset = self.sources[spec.source]
+        record = dataset.images[spec.item]
+        image = read_frame_bgr(dataset.image_path(record))
+        _check_size(image, record.height, record.width, dataset.image_path(record))
+        labels = np.zeros((record.height, record.width), dtype=np.uint8)
+        for new_id, obj in enumerate(spec.objects, start=1):  # annotation order: later ones paint over
+            labels[record.decode(obj) > 0] = new_id
+        image = aug.color_jitter(image, aug.color_jitter_params(rng, brightness=25))
+        frames = aug.static_pseudo_video(rng, image, labels, self.params.num_other_frames, self._min_area())
+        if rng.random() < 0.5:
+            frames = aug.hflip(frames)
+        return aug.resize_frames(frames, *aug.pixel_budget_dims(*labels.shape, self.params.max_image_area))
+
+    def _video(self, spec: SampleSpec, rng: np.random.Generator) -> list[aug.Frame]:
+        dataset = self.sources[spec.source]
+        seq = dataset.sequences[spec.item]
+        lut = np.zeros(256, dtype=np.uint8)
+        lut[list(spec.objects)] = np.arange(1, len(spec.objects) + 1)
+        frames = []
+        for i, t in enumerate(spec.frames):
+            image = read_frame_bgr(dataset.image_path(seq, t))
+            _check_size(image, seq.height, seq.width, dataset.image_path(seq, t))
+            label_map = seq.label_map(t) if (i == 0 or self.regime == "dense") else None
+            labels = np.zeros((seq.height, seq.width), np.uint8) if label_map is None else lut[label_map]
+            frames.append(aug.Frame(image, labels, np.ones(labels.shape, dtype=bool)))
+        if rng.random() < 0.5:
+            frames = aug.hflip(frames)
+        if self.params.color_augmentation:  # sparse: per frame; dense: one draw for the clip
+            shared = aug.color_jitter_params(rng, brightness=20)
+            for f in frames:
+                jitter = shared if self.regime == "dense" else aug.color_jitter_params(rng, brightness=20)
+                f.image = aug.color_jitter(f.image, jitter)
+        frames = aug.video_geometric(rng, frames, self._min_area())
+        return aug.resize_frames(
+            frames, *resized_dims(seq.height, seq.width, self.params.min_dim, self.params.max_dim)
+        )
+
+    def _min_area(self) -> int:
+        return self.params.min_ref_mask_area
+
+
+def _check_size(image: np.ndarray, h: int, w: int, path) -> None:
+    if image.shape[:2] != (h, w):
+        raise InputError(f"{path}: image is {image.shape[0]}x{image.shape[1]} but the JSON says {h}x{w}")
+
+
+def collate(samples: list[tuple[Tensor, Tensor, Tensor]], has_gt: list[bool]) -> dict:
+    """Zero-pad every sample to the batch's largest size, then to a multiple of 32 (right/bottom)."""
+    h = max(s[0].shape[-2] for s in samples)
+    w = max(s[0].shape[-1] for s in samples)
+
+    def pad(x: Tensor) -> Tensor:
+        return pad_to_multiple(torch.nn.functional.pad(x, (0, w - x.shape[-1], 0, h - x.shape[-2])))
+
+    return {
+        "images": torch.stack([pad(s[0]) for s in samples]),
+        "labels": torch.stack([pad(s[1]) for s in samples]),
+        "presence": torch.stack([s[2] for s in samples]),
+        "has_gt": has_gt,
+    }

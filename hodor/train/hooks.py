@@ -1,0 +1,103 @@
+"""Hooks around the training step: progress bar, dvclive metrics, checkpoints. Rank 0 only writes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from hodor.train import checkpoint as ckpt
+from hodor.train.loop import Hook, Trainer
+
+
+class SpeedHook(Hook):
+    """Measures optimizer steps per second (``it_per_s``) and adds it to the step's metrics.
+
+    Must come first in the hook list so the other hooks see ``it_per_s``."""
+
+    def __init__(self) -> None:
+        self.t0 = self.last = 0.0
+        self.start_step = 0
+
+    def before_train(self, trainer: Trainer) -> None:
+        self.t0 = self.last = time.perf_counter()
+        self.start_step = trainer.step
+
+    def after_step(self, trainer: Trainer, metrics: dict[str, float]) -> None:
+        now = time.perf_counter()
+        metrics["it_per_s"] = 1.0 / max(now - self.last, 1e-9)
+        self.last = now
+
+    def elapsed(self) -> float:
+        return self.last - self.t0
+
+
+class ProgressHook(Hook):
+    """tqdm bar with the loss and it/s."""
+
+    def __init__(self, total: int, desc: str, enabled: bool = True) -> None:
+        self.total, self.desc, self.enabled = total, desc, enabled
+        self.bar: tqdm | None = None
+
+    def before_train(self, trainer: Trainer) -> None:
+        self.bar = tqdm(total=self.total, initial=trainer.step, desc=self.desc, disable=not self.enabled,
+                        dynamic_ncols=True)  # fmt: skip
+
+    def after_step(self, trainer: Trainer, metrics: dict[str, float]) -> None:
+        assert self.bar is not None
+        self.bar.set_postfix(loss=f"{metrics['loss']:.4f}", iou=f"{metrics['iou']:.3f}", refresh=False)
+        self.bar.update(1)
+
+    def after_train(self, trainer: Trainer) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class LiveHook(Hook):
+    """dvclive metrics (loss, dice, ce, iou, lr, it/s) every ``interval`` steps into ``directory``."""
+
+    KEYS = ("loss", "dice", "ce", "iou", "lr", "it_per_s")
+
+    def __init__(self, directory: Path, interval: int, resume: bool) -> None:
+        from dvclive import Live  # imported lazily: only the main process of a run logs
+
+        self.live = Live(str(directory), dvcyaml=None, save_dvc_exp=False, resume=resume, report=None)
+        self.interval = interval
+        self.window: list[dict[str, float]] = []
+
+    def before_train(self, trainer: Trainer) -> None:
+        self.live.step = trainer.step
+
+    def after_step(self, trainer: Trainer, metrics: dict[str, float]) -> None:
+        self.window.append(metrics)
+        if trainer.step % self.interval == 0:
+            self.live.step = trainer.step  # x axis = optimizer steps done
+            for key in self.KEYS:
+                values = [m[key] for m in self.window if key in m]
+                if values:
+                    self.live.log_metric(f"train/{key}", sum(values) / len(values))
+            self.live.next_step()
+            self.window = []
+
+    def after_train(self, trainer: Trainer) -> None:
+        self.live.end()
+
+
+class CheckpointHook(Hook):
+    """``NNNNNN.pth`` every ``interval`` steps (last ``keep_last`` kept) and ``final.pth`` at the end."""
+
+    def __init__(
+        self, folder: Path, interval: int, keep_last: int, payload: Callable[[Trainer], dict[str, Any]]
+    ):
+        self.folder, self.interval, self.keep_last, self.payload = folder, interval, keep_last, payload
+
+    def after_step(self, trainer: Trainer, metrics: dict[str, float]) -> None:
+        if trainer.step % self.interval == 0:
+            ckpt.save(self.folder / f"{trainer.step:06d}.pth", self.payload(trainer))
+            ckpt.prune(self.folder, self.keep_last)
+
+    def after_train(self, trainer: Trainer) -> None:
+        ckpt.save(self.folder / "final.pth", self.payload(trainer))

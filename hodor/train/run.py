@@ -1,0 +1,197 @@
+"""One training run end to end: check inputs, build data and model, resume or initialise, train, save.
+
+All user-facing checks (datasets with no usable sample, an incompatible resume checkpoint, an init
+checkpoint that does not fit) happen before the first step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+
+from hodor.config import to_dict
+from hodor.data.standard_json import load_image_dataset, load_video_dataset
+from hodor.data.train_samples import static_samples, video_samples
+from hodor.data.train_samples_loader import TrainBatches, group_batches
+from hodor.data.workspace import image_root, json_path
+from hodor.errors import InputError
+from hodor.model import ModelParams, build_model
+from hodor.model.checkpoint import load_model_weights, load_pretrained_backbone, ours_to_official
+from hodor.train import checkpoint as ckpt
+from hodor.train import distributed
+from hodor.train.cycles import TrainingModel
+from hodor.train.distributed import DistContext
+from hodor.train.hooks import CheckpointHook, LiveHook, ProgressHook, SpeedHook
+from hodor.train.loop import Hook, Trainer, rank_batch_indices
+from hodor.train.optim import build_optimizer
+from hodor.train.params import REGIMES, TrainParams
+
+# regime -> training datasets (video: YouTube-VOS first, DAVIS second; the order the shares refer to)
+DATASETS = {"static": ["coco_2017_train"], "sparse": ["youtube_vos_2019_train", "davis_train"]}
+DATASETS["dense"] = DATASETS["sparse"]
+
+
+@dataclass(frozen=True)
+class TrainSummary:
+    regime: str
+    steps: int
+    seconds: float
+    it_per_s: float
+    first_loss: float
+    last_loss: float
+    final_checkpoint: Path
+
+    def line(self) -> str:
+        return (
+            f"train {self.regime}: {self.steps} steps in {self.seconds:.1f} s ({self.it_per_s:.2f} it/s), "
+            f"loss {self.first_loss:.4f} -> {self.last_loss:.4f}, final checkpoint {self.final_checkpoint}"
+        )
+
+
+def build_batches(
+    regime: str, workspace: Path, params: TrainParams, seed: int, world_size: int
+) -> TrainBatches:
+    """Load the regime's datasets, precompute the sample list and the forward batches (all processes alike)."""
+    if regime not in REGIMES:
+        raise InputError(f"unknown regime {regime!r}; choose one of {', '.join(REGIMES)}")
+    names = DATASETS[regime]
+    accumulation = params.accumulation(world_size)
+    total = params.batch_size * params.iterations
+    n_batches = params.iterations * accumulation * world_size
+    if regime == "static":
+        sources: list[Any] = [
+            load_image_dataset(json_path(workspace, names[0]), image_root(workspace, names[0]))
+        ]
+        specs = static_samples(sources[0], params, total)
+    else:
+        sources = [load_video_dataset(json_path(workspace, n), image_root(workspace, n)) for n in names]
+        shares = [params.youtube_vos_fraction, 1.0 - params.youtube_vos_fraction]
+        specs = video_samples(sources, shares, params, total, dense=regime == "dense")
+    batches = group_batches(specs, params.samples_per_forward, n_batches, params.sample_seed)
+    return TrainBatches(regime, sources, specs, batches, params, seed)
+
+
+def _meta(regime: str, model_params: ModelParams, params: TrainParams, seed: int) -> dict[str, Any]:
+    return {
+        "format": ckpt.FORMAT,
+        "regime": regime,
+        "seed": seed,
+        "global_batch": params.batch_size,
+        "model_params": to_dict(model_params),
+        "train_params": to_dict(params),
+    }
+
+
+def _payload(trainer: Trainer, meta: dict[str, Any], official_keys: bool) -> dict[str, Any]:
+    wrapper = trainer.model.module if isinstance(trainer.model, DistributedDataParallel) else trainer.model
+    state = {k: v.detach().cpu() for k, v in wrapper.model.state_dict().items()}
+    last = trainer.history[-1] if trainer.history else {}
+    return {
+        "model": ours_to_official(state) if official_keys else state,
+        "optimizers_and_lr_schedulers": [(trainer.optimizer.state_dict(), [trainer.scheduler.state_dict()])],
+        "iterations": trainer.step,
+        "hodor": {
+            **meta,
+            "key_layout": "official" if official_keys else "ours",
+            "data_position": trainer.step * meta["global_batch"],
+            "scaler": trainer.scaler.state_dict(),
+            "rng": ckpt.rng_state(),
+            "metrics": {k: float(v) for k, v in last.items()},
+        },
+    }
+
+
+def train(
+    regime: str,
+    *,
+    model_params: ModelParams,
+    params: TrainParams,
+    seed: int,
+    workspace: Path,
+    out_dir: Path,
+    live_dir: Path | None = None,
+    init: Path | None = None,
+    backbone: Path | None = None,
+    resume: bool = False,
+    ctx: DistContext | None = None,
+    hooks: list[Hook] | None = None,
+    progress: bool = True,
+) -> TrainSummary:
+    """Train ``regime`` into ``out_dir`` (``NNNNNN.pth`` + ``final.pth``); metrics to ``live_dir``.
+
+    ``init``: weights to start from (ours or official; finetuning). ``backbone``: an mmdetection Swin-T +
+    FPN checkpoint for the paper variant's pretraining. ``resume``: continue from the newest
+    ``NNNNNN.pth`` in ``out_dir`` (bit-exact on CPU), refusing one from another configuration.
+    """
+    ctx = ctx or DistContext()
+    out_dir = Path(out_dir)
+    meta = _meta(regime, model_params, params, seed)
+    resume_from = ckpt.step_checkpoints(out_dir)[-1] if resume and ckpt.step_checkpoints(out_dir) else None
+    saved = ckpt.load(resume_from) if resume_from else None
+    if saved is not None:
+        ckpt.check_compatible(resume_from, saved, meta)
+    for path, what in ((init, "--init"), (backbone, "--backbone")):
+        if path is not None and saved is None and not Path(path).is_file():
+            raise InputError(f"{what} {path}: file not found")
+    data = build_batches(regime, workspace, params, seed, ctx.world_size)  # InputError if no usable sample
+    distributed.setup(ctx)
+    torch.manual_seed(seed)  # identical initial weights on every rank
+    model = build_model(model_params)
+    if saved is not None:
+        load_model_weights(model, saved)
+    elif init is not None:
+        load_model_weights(model, init)
+    elif backbone is not None:
+        load_pretrained_backbone(model, backbone)
+    trainer = _make_trainer(model, params, ctx, seed, saved)
+    accumulation = params.accumulation(ctx.world_size)
+    indices = rank_batch_indices(trainer.step, params.iterations, accumulation, ctx)
+    loader = DataLoader(data, batch_size=None, sampler=indices, num_workers=params.num_workers)
+    speed = SpeedHook()
+    all_hooks: list[Hook] = [speed]
+    if ctx.is_main:
+        official = model_params.variant == "paper"
+        all_hooks.append(ProgressHook(params.iterations, f"train {regime}", enabled=progress))
+        if live_dir is not None:
+            all_hooks.append(LiveHook(Path(live_dir), params.log_interval, resume=saved is not None))
+        all_hooks.append(
+            CheckpointHook(
+                out_dir, params.save_interval, params.keep_last, lambda t: _payload(t, meta, official)
+            )
+        )
+    all_hooks += hooks or []
+    start = trainer.step
+    trainer.fit(loader, params.iterations, all_hooks)
+    distributed.barrier(ctx)
+    distributed.teardown(ctx)
+    losses = [m["loss"] for m in trainer.history] or [float("nan")]
+    steps = trainer.step - start
+    return TrainSummary(regime, steps, speed.elapsed(), steps / max(speed.elapsed(), 1e-9), losses[0], losses[-1],
+                        out_dir / "final.pth")  # fmt: skip
+
+
+def _make_trainer(model, params: TrainParams, ctx: DistContext, seed: int, saved: dict | None) -> Trainer:
+    model.to(ctx.device)
+    wrapper: torch.nn.Module = TrainingModel(model, params.detach_intermediate_masks)
+    if ctx.distributed:
+        # unused parameters exist by design (fmap_proj_4x, norm_layers.4), as in the official DDP setup
+        ids = [ctx.device.index] if ctx.device.type == "cuda" else None
+        wrapper = DistributedDataParallel(wrapper, device_ids=ids, find_unused_parameters=True)
+    optimizer, scheduler = build_optimizer(model, params)
+    scaler = torch.amp.GradScaler(ctx.device.type, enabled=params.amp == "fp16")
+    trainer = Trainer(
+        wrapper, optimizer, scheduler, scaler, ctx, seed, params.accumulation(ctx.world_size), params.amp
+    )
+    if saved is not None:
+        (opt_state, (sched_state,)), = saved["optimizers_and_lr_schedulers"]  # fmt: skip
+        optimizer.load_state_dict(opt_state)
+        scheduler.load_state_dict(sched_state)
+        scaler.load_state_dict(saved["hodor"]["scaler"])
+        ckpt.set_rng_state(saved["hodor"]["rng"])
+        trainer.step = int(saved["iterations"])
+    return trainer

@@ -74,16 +74,23 @@ def check_target(out: Path) -> None:
         )
 
 
-def _coco(root: Path, seed: int, spec: ScaleSpec, progress: bool) -> dict[str, int]:
+def coco_samples(seed: int, spec: ScaleSpec, progress: bool = False) -> list[tuple[int, coco.CocoSample]]:
+    """(image id, sample) for every synthetic COCO image; samples keep the painted masks (tests use them)."""
     pool = list(cutouts())
-    samples, names, ids = [], [], []
+    out = []
     for i in tqdm(range(spec.coco_images), desc="COCO", disable=not progress, leave=False):
         rng = rng_for(seed, _COCO, i)
-        samples.append(coco.make_sample(rng, pool, coco.image_size(rng), with_crowd=i % 5 == 2))
-        ids.append(9 + 13 * i)  # COCO ids are sparse; do not let readers assume positions
-        names.append(f"{ids[-1]:012d}.jpg")
-        video.write_jpeg(root / "train2017" / names[-1], samples[-1].image)
-    data = coco.coco_json(samples, names, ids, list(categories()))
+        sample = coco.make_sample(rng, pool, coco.image_size(rng), with_crowd=i % 5 == 2)
+        out.append((9 + 13 * i, sample))  # COCO ids are sparse; do not let readers assume positions
+    return out
+
+
+def _coco(root: Path, seed: int, spec: ScaleSpec, progress: bool) -> dict[str, int]:
+    samples = coco_samples(seed, spec, progress)
+    names = [f"{image_id:012d}.jpg" for image_id, _ in samples]
+    for name, (_, sample) in zip(names, samples, strict=True):
+        video.write_jpeg(root / "train2017" / name, sample.image)
+    data = coco.coco_json([s for _, s in samples], names, [i for i, _ in samples], list(categories()))
     write_json(root / "annotations" / "instances_train2017.json", data)
     return {"coco_images": len(samples), "coco_annotations": len(data["annotations"])}
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -141,3 +143,40 @@ def test_cli_convert(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert "youtube_vos_2019_val: 2 records, 8 frames" in capsys.readouterr().out and out.is_file()
     assert hodor_main(["convert", "davis", str(raw), "--split", "valid", "--out", str(out)]) == 2
     assert "not a davis split" in capsys.readouterr().err
+
+
+def test_synthetic_tiny_workspace_converts_end_to_end(tmp_path: Path) -> None:
+    """`hodor synthesize` output -> the convert stage for all five names -> every mask round-trips."""
+    from hodor.data.synthetic import synthesize
+
+    synthesize(tmp_path / "raw", seed=0, scale="tiny")
+    stage = Path(__file__).resolve().parents[1] / "stages" / "convert.py"
+    for name in (
+        "coco_2017_train",
+        "davis_train",
+        "davis_val",
+        "youtube_vos_2019_train",
+        "youtube_vos_2019_val",
+    ):
+        result = subprocess.run(
+            [sys.executable, str(stage), "--params", "unused.yaml", "--name", name, "--raw-root",
+             str(tmp_path / "raw"), "--workspace", str(tmp_path / "ws")],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith(f"convert@{name}: ")
+    ws, raw = tmp_path / "ws", tmp_path / "raw"
+    davis = load_video_dataset(ws / "dataset_json_annotations/davis_val.json", image_root(ws, "davis_val"))
+    assert assert_tracks_equal_pngs(davis, raw / "DAVIS/Annotations/480p") > 0
+    for name, split in (("youtube_vos_2019_train", "train"), ("youtube_vos_2019_val", "valid")):
+        ds = load_video_dataset(ws / f"dataset_json_annotations/{name}.json", image_root(ws, name))
+        assert assert_tracks_equal_pngs(ds, raw / "youtube_vos" / split / "Annotations") > 0
+        assert all(ds.image_path(s, t).is_file() for s in ds.sequences for t in range(len(s)))
+    coco = load_image_dataset(
+        ws / "dataset_json_annotations/coco_2017_train.json", image_root(ws, "coco_2017_train")
+    )
+    reference = COCO(str(raw / "coco/annotations/instances_train2017.json"))
+    for record in coco.images:
+        anns = [a for a in reference.loadAnns(reference.getAnnIds(imgIds=[record.id])) if not a["iscrowd"]]
+        for i, ann in enumerate(anns):
+            np.testing.assert_array_equal(record.decode(i), reference.annToMask(ann))

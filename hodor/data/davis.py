@@ -64,7 +64,8 @@ def convert_sequence(task: SequenceTask) -> dict[str, Any]:
     ann_dir = task.root / "Annotations" / RESOLUTION / task.name
     for folder in (jpeg_dir, ann_dir):
         if not folder.is_dir():
-            raise InputError(f"{where}: folder {folder} is missing; the sequence is listed in the split file")
+            raise InputError(f"{where}: folder {folder} is missing but the split file lists the sequence; "
+                             "restore the folder or remove the name from ImageSets/2017/<split>.txt")  # fmt: skip
     frames = list_frames(jpeg_dir, IMAGE_SUFFIXES, where)
     masks = list_frames(ann_dir, (".png",), where)
     orphans = sorted(set(masks) - set(frames))

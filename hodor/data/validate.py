@@ -25,8 +25,8 @@ def check_name(name: str, where: str, field: str) -> str:
     """A sequence/video/file name must be one path component: it becomes a folder and part of paths."""
     if not name or "/" in name or "\\" in name or ".." in name or name.strip() != name or name == ".":
         raise InputError(
-            f"{where}: {field} {name!r} is not a plain folder name (it contains '/', '\\\\', '..' or spaces "
-            "at the ends, or is empty); rename the folder and the entry so the name is one path component"
+            f"{where}: {field} {name!r} is not a plain name (it has a path separator or '..', spaces at the "
+            "ends, or is empty); rename the entry (and its file or folder) so the name is one path component"
         )
     return name
 

@@ -20,7 +20,6 @@ official                                                        ours
 
 from __future__ import annotations
 
-import collections
 import pickle
 import re
 from pathlib import Path
@@ -41,10 +40,9 @@ _SHARED = ("feature_extractor.norm_layers.", "encoder.", "decoder.")
 _REL_INDEX = re.compile(r"layers\.\d+\.blocks\.\d+\.attn\.relative_position_index$")
 _WINDOW = 7
 
-# Types official/our checkpoints may carry besides tensors and containers (e.g. numpy scalars in a logger).
+# Types a checkpoint may carry besides tensors, containers and Python numbers: numpy scalars/arrays (e.g. in
+# a training logger). Everything else is refused.
 _SAFE_GLOBALS = [
-    collections.defaultdict,
-    collections.deque,
     np.dtype,
     np.ndarray,
     np.dtypes.Float64DType,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -180,3 +181,24 @@ def test_synthetic_tiny_workspace_converts_end_to_end(tmp_path: Path) -> None:
         anns = [a for a in reference.loadAnns(reference.getAnnIds(imgIds=[record.id])) if not a["iscrowd"]]
         for i, ann in enumerate(anns):
             np.testing.assert_array_equal(record.decode(i), reference.annToMask(ann))
+
+
+def test_stage_reads_raw_folders_from_params(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = importlib.util.spec_from_file_location(
+        "convert_stage", Path(__file__).parents[1] / "stages/convert.py"
+    )
+    stage = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(stage)
+    raw = make_davis(tmp_path / "raw" / "DAVIS")
+    params = tmp_path / "params.yaml"
+    params.write_text(f"data:\n  davis_root: {raw}\n  other_key: 1\n")
+    ws = tmp_path / "ws"
+    assert (
+        stage.main(["--params", str(params), "--name", "davis_val", "--workspace", str(ws), "--workers", "1"])
+        == 0
+    )
+    assert "convert@davis_val: 1 records, 4 frames, 3 objects" in capsys.readouterr().out
+    assert (ws / "dataset_json_annotations" / "davis_val.json").is_file()
+    params.write_text("data:\n  davis_root: 3\n")
+    assert stage.main(["--params", str(params), "--name", "davis_val", "--workspace", str(ws)]) == 2
+    assert "missing key data.davis_root" in capsys.readouterr().err

@@ -229,6 +229,10 @@ COCO_CASES: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
         ),
         ("image id 2", "annotation id 13", "decodes to an empty mask", "--skip-empty-masks"),
     ),
+    "empty polygon list": (
+        lambda r: _coco_edit(r, lambda d: d["annotations"][0].update(segmentation=[])),
+        ("image id 1", "annotation id 10", "decodes to an empty mask"),
+    ),
     "duplicate file name": (
         lambda r: _coco_edit(r, lambda d: d["images"][1].update(file_name="000000000001.jpg")),
         ("instances_train2017.json", "duplicate image file_name '000000000001.jpg'"),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pycocotools import mask as mask_utils
 
 from hodor.data.convert import parallel_map
@@ -42,7 +43,9 @@ def annotation_rle(ann: dict[str, Any], height: int, width: int, where: str) -> 
     try:
         if isinstance(segm, list):  # polygons: one RLE per polygon, merged
             polygons = [p for p in segm if isinstance(p, list)]
-            if not polygons or any(len(p) < 6 or len(p) % 2 for p in polygons):
+            if not segm:  # no polygon at all: an empty mask (refused or skipped by the caller)
+                return mask_utils.encode(np.zeros((height, width), np.uint8, order="F"))
+            if len(polygons) != len(segm) or any(len(p) < 6 or len(p) % 2 for p in polygons):
                 raise ValueError("a polygon needs an even number (>= 6) of coordinates")
             return mask_utils.merge(mask_utils.frPyObjects(polygons, height, width))
         if isinstance(segm, dict) and isinstance(segm.get("counts"), list):  # uncompressed RLE

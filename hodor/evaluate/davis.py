@@ -9,16 +9,15 @@ ever held in memory. Sequences are scored in parallel worker processes.
 from __future__ import annotations
 
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from hodor.data.palette import read_label_png
 from hodor.errors import InputError
 from hodor.evaluate.measures import Statistics, score_frame, statistics
+from hodor.evaluate.parallel import parallel_map
 
 DAVIS_SUBSETS = ("train", "val", "test-dev", "test-challenge")
 TASKS = ("semi-supervised",)
@@ -142,40 +141,12 @@ def score_sequence(gt_dir: Path, pred_dir: Path, sequence: str) -> SequenceScore
     return SequenceScores(sequence, [p.stem for p in scored], j, f)
 
 
-def _worker_init() -> None:
-    import cv2
-
-    cv2.setNumThreads(1)  # one process per core already; OpenCV threads would only compete
-
-
 def score_sequences(
     gt_root: Path, results_dir: Path, sequences: list[str], *, workers: int = 2, progress: bool = True
 ) -> list[SequenceScores]:
     """Score sequences (in ``workers`` processes; 1 = in this process), returned in the given order."""
     jobs = [(gt_root / s, results_dir / s, s) for s in sequences]
-    bar = tqdm(total=len(jobs), desc="J&F", unit="seq", disable=not progress, leave=False)
-    if workers <= 1:
-        scores = []
-        for job in jobs:
-            scores.append(score_sequence(*job))
-            bar.update()
-        bar.close()
-        return scores
-    done: dict[str, SequenceScores] = {}
-    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init) as pool:
-        futures = [pool.submit(score_sequence, *job) for job in jobs]
-        try:
-            for future in as_completed(futures):
-                result = future.result()
-                done[result.sequence] = result
-                bar.update()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
-        finally:
-            bar.close()
-    return [done[s] for s in sequences]
+    return parallel_map(score_sequence, jobs, workers=workers, desc="DAVIS J&F", progress=progress)
 
 
 def summarize(subset: str, sequences: list[SequenceScores], seconds: float = 0.0) -> DavisResult:

@@ -9,6 +9,9 @@ from pathlib import Path
 
 from hodor.atomic import write_json, write_text
 from hodor.evaluate.davis import GLOBAL_COLUMNS, DavisResult
+from hodor.evaluate.youtube_vos import YouTubeVOSResult
+
+YOUTUBE_VOS_COLUMNS = ("G", "J-seen", "F-seen", "J-unseen", "F-unseen")
 
 
 def _fmt(value: float) -> str:
@@ -66,3 +69,43 @@ def format_sequence_table(result: DavisResult) -> str:
     lines = [f"{'Sequence'.ljust(width)}  J-Mean  F-Mean"]
     lines += [f"{o.name.ljust(width)}  {_fmt(o.j.mean):>6}  {_fmt(o.f.mean):>6}" for o in result.objects]
     return "\n".join(lines)
+
+
+def write_youtube_vos_outputs(result: YouTubeVOSResult, out_dir: str | Path) -> list[Path]:
+    """``global_results-<split>.csv``, ``per-object_results-<split>.csv`` and ``metrics.json``."""
+    out_dir = Path(out_dir)
+    paths = [
+        out_dir / f"global_results-{result.split}.csv",
+        out_dir / f"per-object_results-{result.split}.csv",
+        out_dir / "metrics.json",
+    ]
+    rows = [list(YOUTUBE_VOS_COLUMNS), [_fmt(result.metrics[c]) for c in YOUTUBE_VOS_COLUMNS]]
+    write_text(paths[0], _csv(rows))
+    per_object = [["Video", "Object", "Category", "Seen", "Frames", "J-Mean", "F-Mean"]]
+    per_object += [
+        [
+            o.video,
+            str(o.object_id),
+            o.category,
+            str(o.seen).lower(),
+            str(o.frames),
+            _fmt(o.j_mean),
+            _fmt(o.f_mean),
+        ]
+        for o in result.objects
+    ]
+    write_text(paths[1], _csv(per_object))
+    write_json(paths[2], result.to_json(), indent=1)
+    return paths
+
+
+def format_youtube_vos_table(result: YouTubeVOSResult) -> str:
+    """The five YouTube-VOS figures with the number of objects per group."""
+    seen = sum(o.seen for o in result.objects)
+    header = "  ".join(c.rjust(8) for c in YOUTUBE_VOS_COLUMNS)
+    values = "  ".join(
+        _fmt(result.metrics[c]).rjust(8) if not math.isnan(result.metrics[c]) else "n/a".rjust(8)
+        for c in YOUTUBE_VOS_COLUMNS
+    )
+    title = f" YouTube-VOS {result.split}: {seen} seen / {len(result.objects) - seen} unseen objects "
+    return f"{title.center(len(header), '-')}\n{header}\n{values}"

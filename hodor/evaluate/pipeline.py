@@ -1,0 +1,83 @@
+"""What the pipeline's ``evaluate`` stage computes: one flat metrics dict per (regime, dataset).
+
+The flat dict is what DVC tracks (``dvc metrics show``/``exp show`` get one column per figure); the
+per-object details and the official CSVs go to a separate folder when asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from hodor.errors import InputError
+from hodor.evaluate.davis import evaluate_davis
+from hodor.evaluate.outputs import write_davis_outputs, write_youtube_vos_outputs
+from hodor.evaluate.youtube_vos import GROUP_KEYS, evaluate_youtube_vos, youtube_vos_gt
+
+# pipeline dataset name -> (benchmark, DAVIS ImageSets subset or YouTube-VOS split)
+DATASETS = {
+    "davis_val": ("davis", "val"),
+    "davis_train": ("davis", "train"),
+    "youtube_vos_2019_val": ("youtube_vos", "valid"),
+}
+INFERENCE_SUMMARY = "inference_summary.json"
+
+
+def inference_speed(predictions: Path) -> dict[str, float]:
+    """``fps`` (and frames, seconds) from the inference stage's summary, if it wrote one."""
+    path = predictions / INFERENCE_SUMMARY
+    if not path.is_file():
+        return {}
+    try:
+        summary = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise InputError(f"{path}: not valid JSON ({err})") from None
+    return {
+        k: float(summary[k]) for k in ("fps", "frames", "seconds") if isinstance(summary.get(k), (int, float))
+    }
+
+
+def evaluate_dataset(
+    dataset: str,
+    predictions: Path,
+    *,
+    davis_root: Path,
+    youtube_vos_root: Path,
+    details_dir: Path | None = None,
+    workers: int = 2,
+    progress: bool = False,
+) -> dict[str, float | None]:
+    """Score one inference output; returns the flat metrics (plus ``fps`` when known).
+
+    DAVIS: the 7 official global figures. YouTube-VOS: ``G, J-seen, F-seen, J-unseen, F-unseen``, all
+    None when the split has no full ground truth (the real val set: submit the zip to the server).
+    """
+    if dataset not in DATASETS:
+        raise InputError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
+    benchmark, split = DATASETS[dataset]
+    predictions = Path(predictions)
+    if benchmark == "davis":
+        result = evaluate_davis(davis_root, predictions, split, workers=workers, progress=progress)
+        if details_dir is not None:
+            write_davis_outputs(result, details_dir)
+        metrics: dict[str, float | None] = dict(result.global_metrics)
+    else:
+        gt = youtube_vos_gt(Path(youtube_vos_root), split)
+        if not gt.is_dir():
+            metrics = {k: None for k in ("G", *GROUP_KEYS)}
+        else:
+            yt = evaluate_youtube_vos(
+                gt,
+                Path(youtube_vos_root) / split / "meta.json",
+                Path(youtube_vos_root) / "train" / "meta.json",
+                predictions,
+                split=split,
+                workers=workers,
+                progress=progress,
+            )
+            if details_dir is not None:
+                write_youtube_vos_outputs(yt, details_dir)
+            metrics = {k: None if math.isnan(v) else v for k, v in yt.metrics.items()}
+    metrics.update(inference_speed(predictions))
+    return metrics

@@ -9,7 +9,7 @@ the object filters with its small images.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 Regime = Literal["static", "sparse", "dense"]
@@ -95,19 +95,17 @@ class TrainParams:
 class FinetuneParams:
     """Section ``finetune``: which video regimes to run and one :class:`TrainParams` each."""
 
-    regimes: list[str] = field(default_factory=lambda: ["sparse", "dense"])
-    sparse: TrainParams | None = None
-    dense: TrainParams | None = None
+    regimes: list[str]
+    sparse: TrainParams
+    dense: TrainParams
 
     def __post_init__(self) -> None:
         for regime in self.regimes:
             if regime not in ("sparse", "dense"):
                 raise ValueError(f"regimes: {regime!r} is not one of ['sparse', 'dense']")
-            if getattr(self, regime) is None:
-                raise ValueError(f"regime {regime!r} is listed but has no section")
 
     def for_regime(self, regime: str) -> TrainParams:
-        if regime not in ("sparse", "dense") or getattr(self, regime) is None:
+        if regime not in ("sparse", "dense"):
             raise ValueError(f"no finetune parameters for regime {regime!r}")
         return getattr(self, regime)
 

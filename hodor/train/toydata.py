@@ -78,3 +78,82 @@ def make_toy_workspace(root: Path, *, seed: int = 0, images: int = 8, videos: in
             json_path(root, name), {"meta": {"category_labels": {"1": "blob"}}, "sequences": sequences}
         )
     return root
+
+
+def toy_model_params():
+    """A very small quick-variant model for tests (seconds per step at 64x96)."""
+    from hodor.model import ModelParams
+
+    return ModelParams(variant="quick", dim=32, encoder_layers=1, decoder_layers=1, encoder_ffn=64,
+                       decoder_ffn=32)  # fmt: skip
+
+
+def toy_train_params(**overrides):
+    """Quick static params shrunk to the toy images (64x96), overridable."""
+    import dataclasses
+
+    from hodor.train.params import QUICK_STATIC
+
+    base = dict(iterations=4, batch_size=2, samples_per_forward=1, max_image_area=64 * 96, min_dim=64,
+                max_dim=96, min_ref_mask_area=20, min_ref_mask_dim=3, save_interval=2, log_interval=1,
+                warmup_iters=2, lr_steps=[], lr_decay_rates=[])  # fmt: skip
+    return dataclasses.replace(QUICK_STATIC, **{**base, **overrides})
+
+
+def _main(argv: list[str] | None = None) -> int:
+    """``python -m hodor.train.toydata WORKSPACE OUT [--regime R] [--steps N] [--samples-per-forward S]
+    [--kill-at K] [--resume] [--dump-params FILE]``: a toy training run printing ``STEP <n> <loss repr>``
+    per step (used by the kill-and-resume and torchrun tests)."""
+    import argparse
+    import os
+    import signal
+
+    import torch
+
+    from hodor.train.distributed import context_from_env
+    from hodor.train.loop import Hook
+    from hodor.train.run import train
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("workspace", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--regime", default="static")
+    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--samples-per-forward", type=int, default=1)
+    parser.add_argument("--kill-at", type=int, default=0)
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--dump-params", type=Path)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    ctx = context_from_env(os.environ, "cpu")
+
+    class Report(Hook):
+        def after_step(self, trainer, metrics):
+            if ctx.is_main:
+                print(f"STEP {trainer.step} {metrics['loss']!r}", flush=True)
+            if trainer.step == args.kill_at:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    params = toy_train_params(iterations=args.steps, samples_per_forward=args.samples_per_forward)
+    if not (args.workspace / "dataset_json_annotations").is_dir():
+        make_toy_workspace(args.workspace)
+    model_params = toy_model_params()
+    trainer_box = {}
+
+    class Keep(Hook):
+        def after_train(self, trainer):
+            trainer_box["model"] = trainer.model
+
+    train(args.regime, model_params=model_params, params=params, seed=0, workspace=args.workspace,
+          out_dir=args.out, resume=args.resume, ctx=ctx, hooks=[Report(), Keep()], progress=False)  # fmt: skip
+    if args.dump_params:
+        model = trainer_box["model"]
+        state = {k: v.detach().clone() for k, v in model.named_parameters()}  # BN buffers are per rank
+        torch.save(state, f"{args.dump_params}.rank{ctx.rank}")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_main())

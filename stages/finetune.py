@@ -1,0 +1,37 @@
+"""DVC stage ``finetune@<regime>``: sparse (cyclic) or dense video finetuning of HODOR.
+
+    python stages/finetune.py --params params.yaml --regime sparse \\
+        --init workspace/checkpoints/static_image/final.pth --workspace workspace \\
+        --out workspace/checkpoints/video_sparse --live dvclive/video_sparse [--resume]
+
+Reads params ``model``, ``finetune`` (``finetune.<regime>``) and the top-level ``seed``; reads
+workspace/dataset_json_annotations/{youtube_vos_2019_train,davis_train}.json and their images; ``--init``
+is our pretrain final.pth or an official checkpoint. Writes NNNNNN.pth + final.pth into --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from hodor.errors import InputError
+from hodor.train.cli import add_arguments, run_from_args
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--regime", required=True, choices=["sparse", "dense"])
+    add_arguments(parser, regime="video")
+    args = parser.parse_args(argv)
+    if args.init is None and not args.resume:
+        parser.error("--init is required (the pretrain final.pth or an official checkpoint)")
+    try:
+        run_from_args(args, args.regime)
+    except InputError as err:
+        print(f"finetune@{args.regime}: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

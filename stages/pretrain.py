@@ -1,0 +1,33 @@
+"""DVC stage ``pretrain``: static-image (COCO pseudo-video) training of HODOR.
+
+    python stages/pretrain.py --params params.yaml --workspace workspace \\
+        --out workspace/checkpoints/static_image --live dvclive/static_image [--resume]
+
+Reads params ``model``, ``pretrain`` and the top-level ``seed``; reads
+workspace/dataset_json_annotations/coco_2017_train.json and its images; writes NNNNNN.pth (last N kept) and
+final.pth into --out, metrics into --live. Runs the same under ``torchrun --nproc_per_node=N``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from hodor.errors import InputError
+from hodor.train.cli import add_arguments, run_from_args
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(parser, regime="static")
+    args = parser.parse_args(argv)
+    try:
+        run_from_args(args, "static")
+    except InputError as err:
+        print(f"pretrain: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

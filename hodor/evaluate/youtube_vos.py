@@ -29,6 +29,7 @@ from hodor.evaluate.measures import score_object, tolerance_radius
 from hodor.evaluate.parallel import parallel_map
 
 GROUP_KEYS = ("J-seen", "F-seen", "J-unseen", "F-unseen")
+RELEASED_WITHOUT_GT = ("valid", "test")  # splits whose public Annotations are first-frame masks only
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,14 @@ class YouTubeVOSResult:
 
 
 def youtube_vos_gt(root: Path, split: str) -> Path:
-    """Where a split's full ground truth lives: ``<split>_gt/Annotations`` (held back) or ``<split>/Annotations``."""
+    """Where a split's full ground truth lives: ``<split>_gt/Annotations`` (held back), else, for a split
+    carved from the training set, ``<split>/Annotations``. The released ``valid``/``test`` Annotations
+    hold first-appearance masks only and are never mistaken for ground truth (the path returned for them
+    then does not exist)."""
     held_back = root / f"{split}_gt" / "Annotations"
-    return held_back if held_back.is_dir() else root / split / "Annotations"
+    if held_back.is_dir() or split in RELEASED_WITHOUT_GT:
+        return held_back
+    return root / split / "Annotations"
 
 
 def _load_meta(path: Path) -> dict:

@@ -367,7 +367,9 @@ def _parse_image(record: Any, index: int, path: Path, labels: dict[int, str]) ->
     height, width = _as_int(record["height"], where, "height"), _as_int(record["width"], where, "width")
     if not isinstance(record["image_path"], str):
         raise where.error("image_path", "expected a string")
-    segs = [_counts(s, where, "segmentations") for s in _as_list(record["segmentations"], where)]
+    if not isinstance(record["segmentations"], list):
+        raise where.error("segmentations", "expected a list of RLE counts strings")
+    segs = [_counts(s, where, "segmentations") for s in record["segmentations"]]
     categories = [
         _as_int(c, where, "categories")
         for c in _number_list(record["categories"], len(segs), where, "categories")
@@ -392,12 +394,6 @@ def _parse_image(record: Any, index: int, path: Path, labels: dict[int, str]) ->
         areas=areas,
         bboxes=bboxes,
     )
-
-
-def _as_list(value: Any, where: _Where) -> list:
-    if not isinstance(value, list):
-        raise where.error("segmentations", "expected a list of RLE counts strings")
-    return value
 
 
 def load_image_dataset(json_path: Path, image_root: Path) -> ImageDataset:

@@ -25,6 +25,15 @@ CASES = sorted(FIXTURE_DIR.glob("case_*.pt"))
 pytestmark = pytest.mark.skipif(not CASES, reason=f"no parity fixture case_*.pt in {FIXTURE_DIR}")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One torch thread: on this shared 2-core machine, 2 threads under load run ~10x slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _load(path: Path) -> dict:
     return torch.load(path, weights_only=True)
 

@@ -15,6 +15,7 @@ dropped once their frame is segmented, and descriptors older than the window are
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -27,6 +28,8 @@ from hodor.data.image_ops import pad_to_multiple, preprocess_frames, resize_mask
 from hodor.errors import InputError
 from hodor.infer.objects import ObjectRegistry
 from hodor.model.masks import encoder_masks_from_masks, encoder_masks_from_probs
+
+log = logging.getLogger(__name__)
 
 MASK_STRIDE = 8  # the encoder's soft masks live at stride 8 (hodor-model.md §3)
 LOGIT_STRIDE = 4  # the decoder's logits live at stride 4
@@ -65,7 +68,8 @@ class VideoSegmenter:
 
     ``min_image_dim``/``max_image_dim`` give the network input size (official resize rule); ``None`` keeps
     the original size (padded to x32). ``amp_dtype`` (e.g. ``torch.bfloat16``) runs the network under
-    autocast; probabilities and label decisions stay in float32.
+    autocast (the decoder falls back to float32 where an op lacks a kernel for it); probabilities, stored
+    descriptors and label decisions stay in float32.
     """
 
     def __init__(
@@ -89,6 +93,7 @@ class VideoSegmenter:
         self.amp_dtype = amp_dtype
         self.min_image_dim, self.max_image_dim = min_image_dim, max_image_dim
         self.backbone_batch_size = backbone_batch_size
+        self._decoder_fp32 = False  # set when the decoder cannot run under autocast on this device
         self.num_bg = int(model.num_bg)
         self.state = VideoState(name="video")
 
@@ -187,6 +192,22 @@ class VideoSegmenter:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
 
+    def _decode(self, feats: dict[int, Tensor], *history: Tensor) -> Tensor:
+        """decode_masks under autocast; in fp32 where an op has no kernel for the autocast dtype
+        (torchvision's deformable conv has no bf16 CPU kernel), noted once in the log."""
+        if self.amp_dtype is not None and not self._decoder_fp32:
+            try:
+                with self._autocast():
+                    return self.model.decode_masks(feats, *history)
+            except RuntimeError as err:
+                if "not implemented for" not in str(err):
+                    raise
+                self._decoder_fp32 = True
+                log.warning(
+                    "decoder runs in float32: %s has no %s kernel here (%s)", self.device, self.amp_dtype, err
+                )
+        return self.model.decode_masks({s: f.float() for s, f in feats.items()}, *history)
+
     def _extract(self, images: Tensor) -> dict[int, Tensor]:
         with self._autocast():
             return self.model.extract_features(images.to(self.device))
@@ -247,9 +268,7 @@ class VideoSegmenter:
         if not had_objects:
             return self._labels_from_references(gt)
         ids, fg, bg, fg_invalid, bg_invalid = self._history(t)
-        with self._autocast():
-            logits = self.model.decode_masks(feats, fg, bg, fg_invalid, bg_invalid)
-        logits = logits.float()
+        logits = self._decode(feats, fg, bg, fg_invalid, bg_invalid).float()
         nb = 1 + self.num_bg
         out_probs = torch.softmax(_rescale(logits, LOGIT_STRIDE), dim=1)  # official: resize logits, softmax
         labels = self._labels_from_probs(_override_with_gt(out_probs, ids, gt, nb)[0], [0] * nb + ids)

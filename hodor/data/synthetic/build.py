@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -74,92 +74,96 @@ def check_target(out: Path) -> None:
         )
 
 
-def coco_samples(seed: int, spec: ScaleSpec, progress: bool = False) -> list[tuple[int, coco.CocoSample]]:
+def coco_samples(seed: int, spec: ScaleSpec, progress: bool = False) -> Iterator[tuple[int, coco.CocoSample]]:
     """(image id, sample) for every synthetic COCO image; samples keep the painted masks (tests use them)."""
     pool = list(cutouts())
-    out = []
     for i in tqdm(range(spec.coco_images), desc="COCO", disable=not progress, leave=False):
         rng = rng_for(seed, _COCO, i)
         sample = coco.make_sample(rng, pool, coco.image_size(rng), with_crowd=i % 5 == 2)
-        out.append((9 + 13 * i, sample))  # COCO ids are sparse; do not let readers assume positions
-    return out
+        yield 9 + 13 * i, sample  # COCO ids are sparse; do not let readers assume positions
 
 
 def _coco(root: Path, seed: int, spec: ScaleSpec, progress: bool) -> dict[str, int]:
-    samples = coco_samples(seed, spec, progress)
-    names = [f"{image_id:012d}.jpg" for image_id, _ in samples]
-    for name, (_, sample) in zip(names, samples, strict=True):
-        video.write_jpeg(root / "train2017" / name, sample.image)
-    data = coco.coco_json([s for _, s in samples], names, [i for i, _ in samples], list(categories()))
-    write_json(root / "annotations" / "instances_train2017.json", data)
-    return {"coco_images": len(samples), "coco_annotations": len(data["annotations"])}
+    names = list(categories())
+    ids = coco.category_ids(names)
+    images, annotations = [], []
+    for image_id, sample in coco_samples(seed, spec, progress):
+        file_name = f"{image_id:012d}.jpg"
+        video.write_jpeg(root / "train2017" / file_name, sample.image)
+        images.append(coco.image_entry(sample, file_name, image_id))
+        for obj in sample.objects:
+            annotations.append(coco.annotation(obj, 900000 + len(annotations), image_id, ids[obj.category]))
+    write_json(
+        root / "annotations" / "instances_train2017.json", coco.coco_document(images, annotations, names)
+    )
+    return {"coco_images": len(images), "coco_annotations": len(annotations)}
 
 
-def _clips(
+def _clip(
     seed: int,
     domain: int,
-    count: int,
+    index: int,
     spec: ScaleSpec,
     pool: list[Cutout],
     *,
     davis: bool,
     min_objects: int = 1,
-    late: Callable[[int], int] = lambda i: 0,
-    first_pool: Callable[[int], list[Cutout] | None] = lambda i: None,
-) -> list[Clip]:
-    """``count`` clips; ``late(i)`` objects of clip ``i`` enter after frame 0, label 1 from ``first_pool(i)``."""
+    late: int = 0,
+    first_pool: list[Cutout] | None = None,
+) -> Clip:
+    """Clip ``index`` of a split: ``late`` objects enter after frame 0, label 1 comes from ``first_pool``."""
     hw, lengths = (
         (spec.davis_hw, spec.davis_frames) if davis else (spec.youtube_vos_hw, spec.youtube_vos_frames)
     )
-    clips = []
-    for i in range(count):
-        rng = rng_for(seed, domain, i)
-        frames = int(rng.integers(lengths[0], lengths[1] + 1))
-        objects = max(int(rng.integers(1, spec.max_objects + 1)), min_objects)
-        clips.append(
-            make_clip(
-                rng,
-                pool,
-                hw=hw,
-                num_frames=frames,
-                num_objects=objects,
-                num_late=min(late(i), objects - 1),
-                num_distractors=int(rng.integers(0, 3)),
-                first_pool=first_pool(i),
-            )  # fmt: skip
-        )
-    return clips
+    rng = rng_for(seed, domain, index)
+    frames = int(rng.integers(lengths[0], lengths[1] + 1))
+    objects = max(int(rng.integers(1, spec.max_objects + 1)), min_objects)
+    return make_clip(
+        rng, pool, hw=hw, num_frames=frames, num_objects=objects, num_late=min(late, objects - 1),
+        num_distractors=int(rng.integers(0, 3)), first_pool=first_pool,
+    )  # fmt: skip
 
 
-def _davis(root: Path, seed: int, spec: ScaleSpec) -> dict[str, int]:
+def _davis(root: Path, seed: int, spec: ScaleSpec, progress: bool) -> dict[str, int]:
+    """Clips are written as soon as they are rendered: memory stays at one clip whatever the scale."""
     pool = list(cutouts())
-    train = _clips(seed, _DAVIS_TRAIN, spec.davis_train, spec, pool, davis=True)
-    val = _clips(seed, _DAVIS_VAL, spec.davis_val, spec, pool, davis=True)
-    splits = {
-        "train": [(video.davis_name(c, i), c) for i, c in enumerate(train)],
-        "val": [(video.davis_name(c, i + len(train)), c) for i, c in enumerate(val)],
-    }
-    counts = video.write_davis(root, splits)
-    return {"davis_train": len(train), "davis_val": len(val), "davis_frames": counts.frames}
+    splits: dict[str, list[str]] = {"train": [], "val": []}
+    frames = 0
+    jobs = [("train", _DAVIS_TRAIN, i) for i in range(spec.davis_train)]
+    jobs += [("val", _DAVIS_VAL, i) for i in range(spec.davis_val)]
+    for number, (split, domain, i) in enumerate(tqdm(jobs, desc="DAVIS", disable=not progress, leave=False)):
+        clip = _clip(seed, domain, i, spec, pool, davis=True)
+        name = video.davis_name(clip, number)
+        video.write_davis_sequence(root, name, clip)
+        splits[split].append(name)
+        frames += len(clip.frames)
+    video.write_davis_imagesets(root, splits)
+    return {"davis_train": len(splits["train"]), "davis_val": len(splits["val"]), "davis_frames": frames}
 
 
-def _youtube_vos(root: Path, seed: int, spec: ScaleSpec) -> dict[str, int]:
+def _youtube_vos(root: Path, seed: int, spec: ScaleSpec, progress: bool) -> dict[str, int]:
     pool = list(cutouts())
     seen = [c for c in pool if c.category not in UNSEEN_CATEGORIES]
     unseen = [c for c in pool if c.category in UNSEEN_CATEGORIES]
-    train = _clips(
-        seed, _YTVOS_TRAIN, spec.youtube_vos_train, spec, seen, davis=False, late=lambda i: int(i % 3 == 1)
-    )
+    train, valid, valid_gt, frames = {}, {}, {}, 0
+    for i in tqdm(range(spec.youtube_vos_train), desc="YouTube-VOS train", disable=not progress, leave=False):
+        clip = _clip(seed, _YTVOS_TRAIN, i, spec, seen, davis=False, late=int(i % 3 == 1))
+        vid = video.youtube_vos_id(seed, "train", i)
+        train[vid] = video.write_youtube_vos_train_video(root / "train", vid, clip)
+        frames += len(clip.frames)
     # Valid: every other video has an unseen-category object, two of three have a late-appearing object.
-    valid = _clips(
-        seed, _YTVOS_VALID, spec.youtube_vos_valid, spec, pool, davis=False, min_objects=2,
-        late=lambda i: int(i % 3 != 2), first_pool=lambda i: unseen if i % 2 == 0 else None,
-    )  # fmt: skip
-    train_items = [(video.youtube_vos_id(seed, "train", i), c) for i, c in enumerate(train)]
-    valid_items = [(video.youtube_vos_id(seed, "valid", i), c) for i, c in enumerate(valid)]
-    video.write_youtube_vos_train(root / "train", train_items)
-    video.write_youtube_vos_valid(root / "valid", root / "valid_gt", valid_items)
-    frames = sum(len(c.frames) for c in train + valid)
+    for i in tqdm(range(spec.youtube_vos_valid), desc="YouTube-VOS valid", disable=not progress, leave=False):
+        clip = _clip(
+            seed, _YTVOS_VALID, i, spec, pool, davis=False, min_objects=2,
+            late=int(i % 3 != 2), first_pool=unseen if i % 2 == 0 else None,
+        )  # fmt: skip
+        vid = video.youtube_vos_id(seed, "valid", i)
+        valid[vid], valid_gt[vid] = video.write_youtube_vos_valid_video(
+            root / "valid", root / "valid_gt", vid, clip
+        )
+        frames += len(clip.frames)
+    for split, videos in (("train", train), ("valid", valid), ("valid_gt", valid_gt)):
+        video.write_meta(root / split, videos)
     return {"youtube_vos_train": len(train), "youtube_vos_valid": len(valid), "youtube_vos_frames": frames}
 
 
@@ -175,8 +179,8 @@ def synthesize(
     start = time.perf_counter()
     with atomic_directory(out) as tmp:
         counts = _coco(tmp / "coco", seed, spec, progress)
-        counts |= _davis(tmp / "DAVIS", seed, spec)
-        counts |= _youtube_vos(tmp / "youtube_vos", seed, spec)
+        counts |= _davis(tmp / "DAVIS", seed, spec, progress)
+        counts |= _youtube_vos(tmp / "youtube_vos", seed, spec, progress)
         marker = {"format": FORMAT, "version": VERSION, "seed": seed, "scale": scale, "counts": counts}
         marker["scale_spec"] = asdict(spec)
         write_json(tmp / MARKER, marker, indent=2)  # last: its presence means "complete"

@@ -192,20 +192,17 @@ def annotation(obj: CocoObject, ann_id: int, image_id: int, category_id: int) ->
     }
 
 
-def coco_json(
-    samples: list[CocoSample], file_names: list[str], image_ids: list[int], names: list[str]
-) -> dict:
-    """The ``instances_train2017.json`` dict for ``samples`` (same order as ``file_names``/``image_ids``)."""
+def image_entry(sample: CocoSample, file_name: str, image_id: int) -> dict:
+    h, w = sample.image.shape[:2]
+    return {
+        "license": 1, "file_name": file_name, "coco_url": "", "height": h, "width": w,
+        "date_captured": "2026-01-01 00:00:00", "flickr_url": "", "id": image_id,
+    }  # fmt: skip
+
+
+def coco_document(images: list[dict], annotations: list[dict], names: list[str]) -> dict:
+    """The ``instances_train2017.json`` dict around already built image and annotation entries."""
     ids = category_ids(names)
-    images, annotations = [], []
-    for sample, file_name, image_id in zip(samples, file_names, image_ids, strict=True):
-        h, w = sample.image.shape[:2]
-        images.append({
-            "license": 1, "file_name": file_name, "coco_url": "", "height": h, "width": w,
-            "date_captured": "2026-01-01 00:00:00", "flickr_url": "", "id": image_id,
-        })  # fmt: skip
-        for obj in sample.objects:
-            annotations.append(annotation(obj, 900000 + len(annotations), image_id, ids[obj.category]))
     return {
         "info": {
             "description": "HODOR synthetic COCO-format dataset (real cut-outs on real photos)",

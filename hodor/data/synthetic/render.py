@@ -22,13 +22,14 @@ class Track:
     """One pasted object over ``num_frames`` frames; drawn only at frames ``start <= t < end``.
 
     ``center`` [T, 2] (x, y) pixels, ``scale`` [T] (cut-out pixels -> frame pixels), ``angle`` [T]
-    degrees, ``bgr``/``mask`` the (colour-jittered) cut-out, ``label`` 0 for a distractor.
+    degrees, ``bgr`` the (colour-jittered) cut-out, ``alpha`` its mask as uint8 0/255 [h, w], ``label`` 0
+    for a distractor.
     """
 
     label: int
     category: str
     bgr: np.ndarray
-    mask: np.ndarray
+    alpha: np.ndarray
     center: np.ndarray
     scale: np.ndarray
     angle: np.ndarray
@@ -60,7 +61,9 @@ def jitter_colours(rng: np.random.Generator, bgr: np.ndarray, strength: float) -
     """Per-channel gain and offset: look-alike instances differ a little, not in kind."""
     gain = 1.0 + rng.uniform(-strength, strength, size=3)
     offset = rng.uniform(-20 * strength, 20 * strength, size=3)
-    return np.clip(bgr.astype(np.float32) * gain + offset, 0, 255).astype(np.uint8)
+    levels = np.arange(256, dtype=np.float64)[:, None] * gain + offset  # [256, 3] per-channel lookup table
+    lut = np.clip(np.rint(levels), 0, 255).astype(np.uint8).reshape(256, 1, 3)
+    return cv2.LUT(bgr, lut)
 
 
 def make_track(
@@ -89,7 +92,7 @@ def make_track(
         label=label,
         category=cutout.category,
         bgr=jitter_colours(rng, cutout.bgr, jitter),
-        mask=cutout.mask,
+        alpha=cutout.mask.astype(np.uint8) * 255,
         center=smooth_path(rng, num_frames, start_xy, velocity),
         scale=base * (1.0 + growth * t),
         angle=angle0 + spin * np.arange(num_frames),
@@ -100,7 +103,7 @@ def make_track(
 
 def _object_matrix(track: Track, t: int) -> np.ndarray:
     """2x3 affine map from cut-out pixels to frame pixels (rotate+scale about the cut-out centre)."""
-    mh, mw = track.mask.shape
+    mh, mw = track.alpha.shape
     matrix = cv2.getRotationMatrix2D(
         ((mw - 1) / 2, (mh - 1) / 2), float(track.angle[t]), float(track.scale[t])
     )
@@ -108,18 +111,38 @@ def _object_matrix(track: Track, t: int) -> np.ndarray:
     return matrix
 
 
+def _bounds(
+    matrix: np.ndarray, hw_src: tuple[int, int], hw_dst: tuple[int, int]
+) -> tuple[int, int, int, int]:
+    """Frame box (x0, y0, x1, y1) covering the warped cut-out, clipped to the frame (may be empty)."""
+    mh, mw = hw_src
+    corners = np.array([[0, 0, 1], [mw, 0, 1], [0, mh, 1], [mw, mh, 1]], np.float64) @ matrix.T
+    x0, y0 = np.floor(corners.min(axis=0)).astype(int) - 1
+    x1, y1 = np.ceil(corners.max(axis=0)).astype(int) + 2
+    return max(x0, 0), max(y0, 0), min(x1, hw_dst[1]), min(y1, hw_dst[0])
+
+
 def paste(frame: np.ndarray, track: Track, t: int) -> np.ndarray:
-    """Paste ``track`` at frame ``t`` into ``frame`` in place; return its [H, W] bool pasted mask."""
+    """Paste ``track`` at frame ``t`` into ``frame`` in place; return its [H, W] bool pasted mask.
+
+    Only the box the object lands in is warped (objects cover a few percent of the frame).
+    """
     h, w = frame.shape[:2]
     matrix = _object_matrix(track, t)
-    alpha = cv2.warpAffine(track.mask.astype(np.uint8) * 255, matrix, (w, h), flags=cv2.INTER_LINEAR)
-    mask = alpha >= 128
+    pasted = np.zeros((h, w), bool)
+    x0, y0, x1, y1 = _bounds(matrix, track.alpha.shape, (h, w))
+    if x1 <= x0 or y1 <= y0:
+        return pasted
+    matrix[:, 2] -= (x0, y0)
+    size = (x1 - x0, y1 - y0)
+    mask = cv2.warpAffine(track.alpha, matrix, size, flags=cv2.INTER_LINEAR) >= 128
     if mask.any():
         pixels = cv2.warpAffine(
-            track.bgr, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+            track.bgr, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
-        frame[mask] = pixels[mask]
-    return mask
+        frame[y0:y1, x0:x1][mask] = pixels[mask]
+        pasted[y0:y1, x0:x1] = mask
+    return pasted
 
 
 def background_path(

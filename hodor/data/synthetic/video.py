@@ -15,7 +15,6 @@ temp-and-rename of their own.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -27,13 +26,6 @@ from hodor.data.synthetic.scenes import Clip
 
 JPEG_QUALITY = 90
 FRAME_STEP = 5  # YouTube-VOS releases every 5th frame of the 30 fps source
-
-
-@dataclass(frozen=True)
-class VideoCounts:
-    videos: int
-    frames: int
-    objects: int
 
 
 def write_jpeg(path: Path, bgr: np.ndarray) -> None:
@@ -55,23 +47,17 @@ def youtube_vos_id(seed: int, split: str, index: int) -> str:
 
 
 def write_davis_sequence(root: Path, name: str, clip: Clip) -> None:
+    """``JPEGImages/480p/<name>/NNNNN.jpg`` and ``Annotations/480p/<name>/NNNNN.png`` for every frame."""
     palette = davis_palette()
     for t, (frame, labels) in enumerate(zip(clip.frames, clip.labels, strict=True)):
         write_jpeg(root / "JPEGImages" / "480p" / name / f"{t:05d}.jpg", frame)
         write_label_png(root / "Annotations" / "480p" / name / f"{t:05d}.png", labels, palette)
 
 
-def write_davis(root: Path, splits: dict[str, list[tuple[str, Clip]]]) -> VideoCounts:
-    """``splits`` e.g. {"train": [(name, clip), ...], "val": [...]} -> the DAVIS 2017 tree under ``root``."""
-    frames = objects = 0
-    for split, items in splits.items():
-        for name, clip in items:
-            write_davis_sequence(root, name, clip)
-            frames += len(clip.frames)
-            objects += len(clip.categories)
-        write_text(root / "ImageSets" / "2017" / f"{split}.txt", "".join(f"{name}\n" for name, _ in items))
-    videos = sum(len(items) for items in splits.values())
-    return VideoCounts(videos, frames, objects)
+def write_davis_imagesets(root: Path, splits: dict[str, list[str]]) -> None:
+    """``ImageSets/2017/<split>.txt``: one sequence name per line."""
+    for split, names in splits.items():
+        write_text(root / "ImageSets" / "2017" / f"{split}.txt", "".join(f"{name}\n" for name in names))
 
 
 def frame_name(t: int) -> str:
@@ -83,50 +69,44 @@ def _visible_frames(clip: Clip, obj: int) -> list[str]:
     return [frame_name(t) for t in np.flatnonzero(present)]
 
 
-def write_full_annotations(split_root: Path, videos: list[tuple[str, Clip]]) -> dict:
-    """A PNG for every released frame and ``meta.json`` (frames where each object is visible); returns it."""
+def write_full_annotations(split_root: Path, vid: str, clip: Clip) -> dict:
+    """A PNG for every released frame; returns the video's meta entry (frames where each object is visible)."""
     palette = youtube_vos_palette()
-    meta: dict = {"videos": {}}
-    for vid, clip in videos:
-        for t, labels in enumerate(clip.labels):
-            write_label_png(split_root / "Annotations" / vid / f"{frame_name(t)}.png", labels, palette)
-        objects = {
+    for t, labels in enumerate(clip.labels):
+        write_label_png(split_root / "Annotations" / vid / f"{frame_name(t)}.png", labels, palette)
+    return {
+        "objects": {
             str(k): {"category": c, "frames": _visible_frames(clip, k)} for k, c in clip.categories.items()
         }
-        meta["videos"][vid] = {"objects": objects}
-    write_json(split_root / "meta.json", meta)
-    return meta
+    }
 
 
-def write_youtube_vos_train(split_root: Path, videos: list[tuple[str, Clip]]) -> dict:
-    """JPEG + PNG for every released frame; returns the ``meta.json`` dict."""
-    for vid, clip in videos:
-        for t, frame in enumerate(clip.frames):
-            write_jpeg(split_root / "JPEGImages" / vid / f"{frame_name(t)}.jpg", frame)
-    return write_full_annotations(split_root, videos)
+def write_youtube_vos_train_video(split_root: Path, vid: str, clip: Clip) -> dict:
+    """JPEG + PNG for every released frame; returns the video's ``meta.json`` entry."""
+    for t, frame in enumerate(clip.frames):
+        write_jpeg(split_root / "JPEGImages" / vid / f"{frame_name(t)}.jpg", frame)
+    return write_full_annotations(split_root, vid, clip)
 
 
-def write_youtube_vos_valid(split_root: Path, gt_root: Path, videos: list[tuple[str, Clip]]) -> dict:
-    """Valid split (first-appearance masks only) plus the full ground truth under ``gt_root``."""
+def write_youtube_vos_valid_video(split_root: Path, gt_root: Path, vid: str, clip: Clip) -> tuple[dict, dict]:
+    """JPEGs + first-appearance PNGs under ``split_root``, full PNGs under ``gt_root``; both meta entries."""
     palette = youtube_vos_palette()
-    meta: dict = {"videos": {}}
-    write_full_annotations(gt_root, videos)  # full masks + visibility meta, for local scoring only
-    for vid, clip in videos:
-        for t, frame in enumerate(clip.frames):
-            write_jpeg(split_root / "JPEGImages" / vid / f"{frame_name(t)}.jpg", frame)
-        for t in sorted(set(clip.first_frame.values())):
-            new = [k for k, first in clip.first_frame.items() if first == t]
-            labels = np.where(np.isin(clip.labels[t], new), clip.labels[t], 0).astype(np.uint8)
-            write_label_png(split_root / "Annotations" / vid / f"{frame_name(t)}.png", labels, palette)
-        num_frames = len(clip.frames)
-        meta["videos"][vid] = {
-            "objects": {
-                str(k): {
-                    "category": c,
-                    "frames": [frame_name(t) for t in range(clip.first_frame[k], num_frames)],
-                }
-                for k, c in clip.categories.items()
-            }
+    for t, frame in enumerate(clip.frames):
+        write_jpeg(split_root / "JPEGImages" / vid / f"{frame_name(t)}.jpg", frame)
+    for t in sorted(set(clip.first_frame.values())):
+        new = [k for k, first in clip.first_frame.items() if first == t]
+        labels = np.where(np.isin(clip.labels[t], new), clip.labels[t], 0).astype(np.uint8)
+        write_label_png(split_root / "Annotations" / vid / f"{frame_name(t)}.png", labels, palette)
+    to_segment = {
+        str(k): {
+            "category": c,
+            "frames": [frame_name(t) for t in range(clip.first_frame[k], len(clip.frames))],
         }
-    write_json(split_root / "meta.json", meta)
-    return meta
+        for k, c in clip.categories.items()
+    }
+    return {"objects": to_segment}, write_full_annotations(gt_root, vid, clip)
+
+
+def write_meta(split_root: Path, videos: dict[str, dict]) -> None:
+    """``meta.json`` in the released format: ``{"videos": {vid: {"objects": {id: {category, frames}}}}}``."""
+    write_json(split_root / "meta.json", {"videos": videos})

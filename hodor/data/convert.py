@@ -1,16 +1,13 @@
 """Shared machinery of the raw-dataset converters: the process pool, the video record builder, and the
 one entry point that turns an official dataset name into its standardized JSON plus image link.
 
-Official names (hodor-data-format.md) and what they are made from:
+Official names (hodor-data-format.md) and the raw folders they are made from (below a raw root such as
+``data/raw``), with the image folder that ``workspace/dataset_images/<folder>`` links to:
 
-================================  ==========================================  ======================
-name                              raw input (under the raw root)              image folder
-================================  ==========================================  ======================
-``coco_2017_train``               ``coco/annotations/instances_train2017.json``  ``coco/train2017``
-``davis_train`` / ``davis_val``   ``DAVIS`` (ImageSets/2017/<split>.txt)      ``DAVIS/JPEGImages/480p``
-``youtube_vos_2019_train``        ``youtube_vos/train`` (+ meta.json)         ``.../train/JPEGImages``
-``youtube_vos_2019_val``          ``youtube_vos/valid`` (+ meta.json)         ``.../valid/JPEGImages``
-================================  ==========================================  ======================
+* ``coco_2017_train``: ``coco/annotations/instances_train2017.json``; images ``coco/train2017``
+* ``davis_train``, ``davis_val``: ``DAVIS/ImageSets/2017/<split>.txt``; images ``DAVIS/JPEGImages/480p``
+* ``youtube_vos_2019_train``: ``youtube_vos/train/meta.json``; images ``youtube_vos/train/JPEGImages``
+* ``youtube_vos_2019_val``: ``youtube_vos/valid/meta.json``; images ``youtube_vos/valid/JPEGImages``
 
 Nothing is written until the whole split is converted and checked: then the images are linked and the
 JSON is written atomically, so a failure never leaves a partial JSON behind.
@@ -165,7 +162,8 @@ def build(name: str, source: Path, *, workers: int = 2, progress: bool = True, *
 
     -> (JSON document, image folder to link, ConvertSummary). Writes nothing.
     """
-    dataset_root(Path("."), name)  # validates the name
+    if name not in DATASETS:
+        raise InputError(f"unknown dataset name {name!r}; choose one of {', '.join(DATASETS)}")
     kind, split, _ = DATASETS[name]
     start = time.perf_counter()
     if kind == "coco":

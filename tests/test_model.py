@@ -214,3 +214,14 @@ def test_mask_helpers_from_probs_sum_to_one() -> None:
     fg, bg = encoder_masks_from_probs(probs, 9)
     assert fg is probs
     torch.testing.assert_close(fg.sum(1) + bg.sum(1), torch.ones(1, 5, 7))
+
+
+def test_bf16_autocast_on_cpu(quick: Hodor) -> None:
+    torch.manual_seed(7)
+    images, masks = torch.randn(1, 3, H, W), boxes(1, 2)
+    with torch.no_grad():
+        ref = run_once(quick, images, masks)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            low = run_once(quick, images, masks)
+    assert low.shape == ref.shape and torch.isfinite(low).all()
+    assert (low.float() - ref).abs().max() < 0.1 * ref.abs().max()

@@ -22,8 +22,13 @@ class DeformConvBlock(nn.Module):
         self.conv_deform = DeformConv2d(dim, dim, 3, padding=1)
 
     def forward(self, x: Tensor) -> Tensor:
-        """``[B, C, h, w]`` -> ``[B, C, h, w]``."""
-        return self.conv_deform(x, self.conv_offsets(x))
+        """``[B, C, h, w]`` -> ``[B, C, h, w]`` float32.
+
+        Always computed in float32, autocast off: torchvision has no reduced-precision CPU kernel, and its
+        CUDA autocast rule runs this op in float32 anyway."""
+        with torch.autocast(x.device.type, enabled=False):
+            x = x.float()
+            return self.conv_deform(x, self.conv_offsets(x))
 
 
 def conv_relu_gn(c_in: int, c_out: int, kernel: int, groups: int) -> nn.Sequential:

@@ -42,11 +42,15 @@ def test_image_json_like_the_doc_example(tmp_path: Path) -> None:
             },
             # areas/bboxes absent: computed from the RLEs, as the official loader does
             {"height": 4, "width": 5, "image_path": "x.jpg", "categories": [18], "segmentations": [rle(b)]},
+            # only areas given: kept as written, boxes computed
+            {"height": 4, "width": 5, "image_path": "y.jpg", "categories": [1], "segmentations": [rle(a)],
+             "areas": [7]},
         ],
     }  # fmt: skip
     ds = load_image_dataset(write(tmp_path / "coco_2017_train.json", doc), tmp_path / "imgs")
     assert ds.name == "coco_2017_train" and ds.category_labels == {1: "person", 18: "dog"}
-    first, second = ds.images
+    first, second, third = ds.images
+    assert third.areas == [7.0] and third.bboxes == [[1.0, 0.0, 2.0, 2.0]]
     assert first.id == 42 and first.categories == [1, 18]
     np.testing.assert_array_equal(first.decode(0), a)
     np.testing.assert_array_equal(first.decode(1), b)

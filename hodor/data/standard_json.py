@@ -377,12 +377,15 @@ def _parse_image(record: Any, index: int, path: Path, labels: dict[int, str]) ->
     for c in categories:
         if c not in labels:
             raise where.error("categories", f"category {c} is not in meta.category_labels")
-    if "areas" in record and "bboxes" in record:
+    # The official loader computes each of areas / boxes from the RLEs when it is absent (or null).
+    rles = [{"size": [height, width], "counts": s.encode("ascii")} for s in segs]
+    if record.get("areas") is not None:
         areas = [float(a) for a in _number_list(record["areas"], len(segs), where, "areas")]
-        bboxes = [[float(v) for v in b] for b in _number_list(record["bboxes"], len(segs), where, "bboxes")]
-    else:  # the official loader computes both from the RLEs when absent
-        rles = [{"size": [height, width], "counts": s.encode("ascii")} for s in segs]
+    else:
         areas = [float(a) for a in mask_utils.area(rles)] if rles else []
+    if record.get("bboxes"):
+        bboxes = [[float(v) for v in b] for b in _number_list(record["bboxes"], len(segs), where, "bboxes")]
+    else:
         bboxes = [[float(v) for v in b] for b in mask_utils.toBbox(rles)] if rles else []
     return ImageRecord(
         id=record.get("id", index),

@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 def raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("synthetic") / "raw"
     summary = synthesize(out, seed=0, scale="tiny")
-    assert summary.out == out and summary.counts["coco_images"] == SCALES["tiny"].coco_images
+    assert summary.out == out and summary.counts["coco_images"] == SCALES["tiny"].coco_images + 2
     return out
 
 

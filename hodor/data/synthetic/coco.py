@@ -8,6 +8,9 @@ Annotation kinds, as in the real ``instances_train2017.json``:
 
 The pasted pixels of an object are exactly its annotation: a polygon object is pasted with the mask that
 pycocotools rasterises from that polygon, so ``COCO.annToMask`` returns the mask that was painted.
+
+Two more images are the real annotated photos themselves (VOC cafeteria, ARC tote), downscaled, with
+polygons traced from their real instance masks: crowded real scenes next to the pasted ones.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from hodor.data.synthetic.assets import Cutout, backgrounds
+from hodor.data.synthetic.assets import Cutout, annotated_scenes, backgrounds
 from hodor.data.synthetic.render import make_track, paste
 from hodor.data.synthetic.scenes import pick_cutouts
 
@@ -146,6 +149,23 @@ def make_sample(
         else:
             objects.append(CocoObject(category, visible, "rle"))
     return CocoSample(image, objects[::-1])
+
+
+def real_scene_samples(width: int = 320) -> list[CocoSample]:
+    """The real annotated photos at ``width`` pixels wide; each mask traced as polygons (what is annotated)."""
+    samples = []
+    for bgr, objects in annotated_scenes():
+        h = round(bgr.shape[0] * width / bgr.shape[1])
+        image = cv2.resize(bgr, (width, h), interpolation=cv2.INTER_AREA)
+        annotated = []
+        for category, mask in objects:
+            small = cv2.resize(mask.astype(np.uint8), (width, h), interpolation=cv2.INTER_NEAREST)
+            polygons = mask_polygons(small)
+            traced = rasterize(polygons, h, width)
+            if traced.sum() >= MIN_VISIBLE_AREA:
+                annotated.append(CocoObject(category, traced, "polygon", polygons))
+        samples.append(CocoSample(image, annotated))
+    return samples
 
 
 # COCO's own ids where the category exists in COCO; the rest after COCO's last id (90).

@@ -7,7 +7,10 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ScaleSpec:
-    """Counts and sizes; ``*_frames`` are inclusive (min, max) clip lengths, ``*_hw`` (height, width)."""
+    """Counts and sizes; ``*_frames`` are inclusive (min, max) clip lengths, ``*_hw`` (height, width).
+
+    ``coco_images`` counts the pasted images; the two real annotated photos are always added.
+    """
 
     coco_images: int
     davis_train: int

@@ -153,6 +153,11 @@ YT_CASES: dict[str, tuple[str, Callable[[Path], None], tuple[str, ...]]] = {
         lambda r: write_label_png(r / "valid/Annotations/0a49f5265b/00005.png", np.zeros((H, W), np.uint8)),
         ("video '0a49f5265b'", "object 2", "has no pixel with id 2 (empty mask)", "add the object's mask"),
     ),
+    "train object in no png": (
+        "train",
+        lambda r: _yt_meta(r, "train", lambda m: m["videos"]["1b2c3d4e5f"]["objects"].update({"7": {}})),
+        ("video '1b2c3d4e5f'", "object 7 (meta.json) appears in no annotation PNG", "remove the object"),
+    ),
     "meta names missing video": (
         "train",
         lambda r: _yt_meta(

@@ -2,7 +2,9 @@
 (palette PNGs, pixel = object id) and ``<split>/meta.json`` -> standardized JSON.
 
 ``meta.json`` is ``{"videos": {"<video>": {"objects": {"<id>": {"category": name, "frames": [stems]}}}}}``;
-an object's first listed frame is its first appearance. In ``train`` every 5th frame is annotated; in
+an object's first listed frame is its first appearance (in ``train`` the first PNG holding the object is
+used instead, so a sloppy meta.json there cannot drop a usable object). In ``train`` every 5th frame is
+annotated; in
 ``valid`` only the frame where each object first appears has a PNG, so ``segmentations`` (the reference
 masks inference starts from) holds each object's mask from that frame, ``tracks`` holds what the PNGs hold,
 and ``eval_files`` lists every frame (the submission needs a PNG for each). Category ids number the split's
@@ -154,7 +156,12 @@ def convert(root: Path, split: str, *, workers: int = 2, progress: bool = True):
         VideoTask(
             split_root,
             video,
-            {obj: (category_ids[name], first) for obj, (name, first) in objects.items()},
+            # train: the first PNG holding the object (what training uses); valid: meta.json's first frame,
+            # which must hold the reference mask that inference starts from
+            {
+                obj: (category_ids[name], first if split != "train" else None)
+                for obj, (name, first) in objects.items()
+            },
             eval_files=split != "train",
         )
         for video, objects in sorted(meta.items())

@@ -35,9 +35,9 @@ class FPN(nn.Module):
 class TimmCNNBackbone(nn.Module):
     """A timm ``features_only`` CNN giving strides 4, 8, 16, 32 (the quick variant), random init."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, drop_path: float = 0.0) -> None:
         super().__init__()
-        self.body = timm.create_model(name, features_only=True, pretrained=False)
+        self.body = timm.create_model(name, features_only=True, pretrained=False, drop_path_rate=drop_path)
         reductions = list(self.body.feature_info.reduction())
         missing = [s for s in STRIDES if s not in reductions]
         if missing:
@@ -58,7 +58,9 @@ class FeatureExtractor(nn.Module):
     def __init__(self, backbone: str, dim: int, drop_path: float = 0.2) -> None:
         super().__init__()
         self.backbone = (
-            SwinBackbone(drop_path=drop_path) if backbone == "swin_tiny" else TimmCNNBackbone(backbone)
+            SwinBackbone(drop_path=drop_path)
+            if backbone == "swin_tiny"
+            else TimmCNNBackbone(backbone, drop_path)
         )
         self.fpn = FPN(self.backbone.channels, dim)
         self.norm_layers = nn.ModuleList(nn.GroupNorm(16, dim) for _ in range(len(STRIDES) + 1))

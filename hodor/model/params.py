@@ -29,7 +29,7 @@ class ModelParams:
     strides 4/8/16/32 (quick, e.g. ``"resnet18"``). ``dim``: descriptor/feature width C. ``heads``: attention
     heads (C divisible by it). ``num_bg``: background patch descriptors (one of :data:`BG_GRIDS`).
     ``encoder_ffn`` / ``decoder_ffn``: FFN hidden widths. ``dropout``: every dropout of encoder/decoder.
-    ``drop_path``: Swin stochastic depth (max rate). ``pos_enc_encoder`` / ``pos_enc_decoder``: sine position
+    ``drop_path``: backbone stochastic depth (max rate). ``pos_enc_encoder`` / ``pos_enc_decoder``: sine position
     encoding on the encoder keys / decoder queries. ``mask_scale_init``: per-head init of the soft-mask
     scales (length ``heads``). ``max_objects``: most foreground objects per clip the model accepts.
     """

@@ -1,0 +1,256 @@
+"""``metrics/report.md``: the paper's results tables with our numbers beside the published ones, and plots.
+
+Inputs (all optional except the directory of metrics; what is missing becomes a note, never a crash):
+``<metrics>/<regime>_<dataset>.json`` from the evaluate stage, ``<metrics>/<regime>_davis_val/metrics.json``
+(per-object details, for the per-sequence plot), ``paper_results.yaml`` (published numbers with sources),
+``<live>/<regime>/plots/metrics/**/*.tsv`` (dvclive training curves) and a temporal-window ablation table
+(CSV or JSON rows with a ``temporal_window`` column and one or more ``J&F`` columns, e.g. the output of
+``dvc exp show --csv``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hodor.atomic import atomic_directory, write_text
+from hodor.config import read_yaml
+from hodor.errors import InputError
+from hodor.evaluate import plots
+
+REGIMES = {
+    "static_image": "Static images (COCO)",
+    "video_sparse": "Video, sparse",
+    "video_dense": "Video, dense",
+}
+# dataset -> (title, [(column title, paper key, our metrics key)])
+TABLES = {
+    "davis_val": ("DAVIS 2017 val", [("J&F", "J&F", "J&F-Mean"), ("J", "J", "J-Mean"), ("F", "F", "F-Mean")]),
+    "youtube_vos_2019_val": (
+        "YouTube-VOS 2019 val",
+        [(k, k, k) for k in ("G", "J-seen", "F-seen", "J-unseen", "F-unseen")],
+    ),
+}
+PAPER_TEMPORAL_WINDOW = 7
+
+
+@dataclass(frozen=True)
+class PaperNumber:
+    value: float | None
+    source: str
+    verified: bool
+
+
+def load_paper_results(path: Path) -> dict[str, dict[str, dict[str, PaperNumber]]]:
+    """``paper_results.yaml`` -> dataset -> regime -> metric -> :class:`PaperNumber` (strictly checked)."""
+    data = read_yaml(path)
+    out: dict[str, dict[str, dict[str, PaperNumber]]] = {}
+    for dataset, regimes in data.items():
+        if dataset not in TABLES or not isinstance(regimes, dict):
+            raise InputError(f"{path}: unknown dataset {dataset!r}; expected one of {', '.join(TABLES)}")
+        known = {paper for _, paper, _ in TABLES[dataset][1]} | {"fps"}
+        for regime, metrics in regimes.items():
+            if not isinstance(metrics, dict):
+                raise InputError(f"{path}: {dataset}.{regime} must map metric names to entries")
+            for metric, entry in metrics.items():
+                where = f"{path}: {dataset}.{regime}.{metric}"
+                if metric not in known:
+                    raise InputError(f"{where}: unknown metric; expected one of {', '.join(sorted(known))}")
+                if not isinstance(entry, dict) or set(entry) != {"value", "source", "verified"}:
+                    raise InputError(f"{where}: expected {{value, source, verified}}")
+                value = entry["value"]
+                if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                    raise InputError(f"{where}: value must be a number (percent) or null, got {value!r}")
+                if not isinstance(entry["source"], str) or not isinstance(entry["verified"], bool):
+                    raise InputError(f"{where}: source must be text and verified true/false")
+                number = PaperNumber(
+                    None if value is None else float(value), entry["source"], entry["verified"]
+                )
+                out.setdefault(dataset, {}).setdefault(regime, {})[metric] = number
+    return out
+
+
+def load_metrics(metrics_dir: Path) -> dict[tuple[str, str], dict]:
+    """(regime, dataset) -> flat metrics dict, for every ``<regime>_<dataset>.json`` present."""
+    found: dict[tuple[str, str], dict] = {}
+    for path in sorted(metrics_dir.glob("*.json")) if metrics_dir.is_dir() else []:
+        for dataset in TABLES:
+            if path.stem.endswith(f"_{dataset}"):
+                try:
+                    found[(path.stem[: -len(dataset) - 1], dataset)] = json.loads(path.read_text())
+                except json.JSONDecodeError as err:
+                    raise InputError(f"{path}: not valid JSON ({err})") from None
+    return found
+
+
+def per_sequence_jf(details: Path) -> dict[str, float]:
+    """Sequence -> J&F (mean over its objects of (J + F) / 2) from a DAVIS per-object ``metrics.json``."""
+    if not details.is_file():
+        return {}
+    per_object = json.loads(details.read_text()).get("per_object", {})
+    groups: dict[str, list[float]] = {}
+    for name, scores in per_object.items():
+        groups.setdefault(name.rsplit("_", 1)[0], []).append((scores["J-Mean"] + scores["F-Mean"]) / 2)
+    return {s: sum(v) / len(v) for s, v in groups.items()}
+
+
+def read_ablation(path: Path) -> tuple[list[float], dict[str, list[float]]]:
+    """(temporal windows, {column: J&F values}) from a CSV or a JSON list of rows."""
+    if not path.is_file():
+        raise InputError(f"{path}: ablation file not found")
+    text = path.read_text()
+    rows = json.loads(text) if path.suffix == ".json" else list(csv.DictReader(io.StringIO(text)))
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
+        raise InputError(f"{path}: expected rows (a CSV with a header, or a JSON list of objects)")
+    window_col = next((c for c in rows[0] if "temporal_window" in c), None)
+    jf_cols = [c for c in rows[0] if "J&F" in c]
+    if window_col is None or not jf_cols:
+        raise InputError(f"{path}: needs a temporal_window column and at least one J&F column")
+    windows, series = [], {c: [] for c in jf_cols}
+    for row in rows:
+        try:
+            window = float(row[window_col])
+        except (TypeError, ValueError):
+            continue
+        windows.append(window)
+        for c in jf_cols:
+            try:
+                series[c].append(float(row[c]))
+            except (TypeError, ValueError):
+                series[c].append(math.nan)
+    if not windows:
+        raise InputError(f"{path}: no row has a numeric temporal_window")
+    return windows, series
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.1f}"
+
+
+def _paper_cell(number: PaperNumber | None) -> str:
+    if number is None or number.value is None:
+        return "—"
+    return f"{number.value:.1f}" + ("" if number.verified else "†")
+
+
+def _fps(value) -> str:
+    return "—" if not isinstance(value, (int, float)) else f"{value:.2f}"
+
+
+def results_table(dataset: str, metrics: dict[tuple[str, str], dict], paper: dict, regimes: list[str]) -> str:
+    """One markdown table: a row per regime, each cell ``ours (paper)``, and the fps."""
+    _, columns = TABLES[dataset]
+    header = ["Training"] + [c for c, _, _ in columns] + ["fps"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for regime in regimes:
+        ours = metrics.get((regime, dataset), {})
+        published = paper.get(dataset, {}).get(regime, {})
+        cells = [REGIMES.get(regime, regime)]
+        cells += [f"{_pct(ours.get(key))} ({_paper_cell(published.get(pkey))})" for _, pkey, key in columns]
+        cells.append(f"{_fps(ours.get('fps'))} ({_paper_cell(published.get('fps'))})")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+@dataclass
+class ReportInputs:
+    metrics_dir: Path
+    paper_path: Path | None = None
+    live_dir: Path | None = None
+    ablation_path: Path | None = None
+    temporal_window: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _image(md_dir: Path, png: Path, alt: str) -> str:
+    return f"![{alt}]({Path(os.path.relpath(png, md_dir)).as_posix()})"
+
+
+def build_report(inputs: ReportInputs, out_md: Path, plots_dir: Path) -> Path:
+    """Write ``out_md`` and the PNGs under ``plots_dir`` (replaced as a whole); returns ``out_md``."""
+    metrics = load_metrics(inputs.metrics_dir)
+    paper = load_paper_results(inputs.paper_path) if inputs.paper_path else {}
+    regimes = list(REGIMES) + sorted({r for r, _ in metrics} - set(REGIMES))
+    notes = list(inputs.notes)
+    lines = ["# HODOR: our results beside the paper's", ""]
+    lines.append(
+        "Each cell is **ours (paper)** in percent; † marks a published number not yet verified against the "
+        "paper PDF, — a number that is missing. Paper numbers: `paper_results.yaml` (with sources)."
+    )
+    if inputs.temporal_window is not None:
+        lines.append(
+            f"Temporal window of this run: {inputs.temporal_window} (paper: {PAPER_TEMPORAL_WINDOW})."
+        )
+    for dataset, (title, _) in TABLES.items():
+        lines += ["", f"## {title}", "", results_table(dataset, metrics, paper, regimes)]
+        missing = [r for r in regimes if (r, dataset) not in metrics]
+        if missing:
+            notes.append(
+                f"{title}: no metrics file for {', '.join(missing)} ({inputs.metrics_dir}/<regime>_{dataset}.json)."
+            )
+        unscored = [r for r in regimes if _unscored(metrics.get((r, dataset)))]
+        if unscored:
+            notes.append(
+                f"{title}: no ground truth for {', '.join(unscored)}; submit the Annotations zip to the server."
+            )
+    md_dir = out_md.parent
+    with atomic_directory(plots_dir) as tmp_plots:
+        figures = _plots(inputs, regimes, tmp_plots, notes)
+    lines += ["", "## Plots"]
+    for title, name in figures:
+        lines += ["", f"### {title}", "", _image(md_dir, plots_dir / name, title)]
+    if inputs.ablation_path is not None and inputs.ablation_path.is_file():
+        windows, series = read_ablation(inputs.ablation_path)
+        lines += ["", "### Temporal-window ablation (table)", "", _ablation_table(windows, series)]
+    if notes:
+        lines += ["", "## Notes", ""] + [f"- {n}" for n in notes]
+    write_text(out_md, "\n".join(lines) + "\n")
+    return out_md
+
+
+def _unscored(flat: dict | None) -> bool:
+    """True for a metrics file whose scores are all null (a split without ground truth)."""
+    return flat is not None and all(
+        v is None for k, v in flat.items() if k not in ("fps", "frames", "seconds")
+    )
+
+
+def _ablation_table(windows: list[float], series: dict[str, list[float]]) -> str:
+    header = ["temporal window"] + list(series)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for i, w in enumerate(windows):
+        lines.append("| " + " | ".join([f"{w:g}"] + [_pct(v[i]) for v in series.values()]) + " |")
+    return "\n".join(lines)
+
+
+def _plots(inputs: ReportInputs, regimes: list[str], out: Path, notes: list[str]) -> list[tuple[str, str]]:
+    """Render every plot whose data exists into ``out``; (title, file name) of each."""
+    figures = []
+    per_regime = {r: per_sequence_jf(inputs.metrics_dir / f"{r}_davis_val" / "metrics.json") for r in regimes}
+    if plots.per_sequence_bars(per_regime, out / "davis_per_sequence.png"):
+        figures.append(("DAVIS 2017 val: J&F per sequence", "davis_per_sequence.png"))
+    else:
+        notes.append("J&F per sequence: no per-object details (evaluate stage run without --csv-dir).")
+    for regime in regimes:
+        tsv_dir = (inputs.live_dir / regime / "plots" / "metrics") if inputs.live_dir else None
+        name = f"training_{regime}.png"
+        if tsv_dir is not None and plots.training_curves(tsv_dir, f"Training curves: {regime}", out / name):
+            figures.append((f"Training curves: {REGIMES.get(regime, regime)}", name))
+        elif regime in REGIMES:
+            notes.append(f"Training curves of {regime}: no dvclive metrics under {tsv_dir}.")
+    if inputs.ablation_path is not None and inputs.ablation_path.is_file():
+        windows, series = read_ablation(inputs.ablation_path)
+        plots.ablation_lines(windows, series, out / "temporal_window_ablation.png")
+        figures.append(("Temporal-window ablation", "temporal_window_ablation.png"))
+    else:
+        notes.append(
+            "Temporal-window ablation: skipped (no ablation table). Run experiments, e.g. "
+            "`dvc exp run --queue -S temporal_window=1,3,7 && dvc queue start`, export them with "
+            "`dvc exp show --csv > ablation.csv` and pass `--ablation ablation.csv` to stages/report.py."
+        )
+    return figures

@@ -1,0 +1,115 @@
+"""The results report: tables with ours beside the paper's, plots, and notes for whatever is missing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hodor.atomic import write_json
+from hodor.errors import InputError
+from hodor.evaluate.report import ReportInputs, build_report, load_paper_results, read_ablation
+
+DAVIS_KEYS = ["J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay"]
+
+
+def _paper(path, value=77.5, verified=False):
+    entry = {"value": value, "source": "made up for the test", "verified": verified}
+    path.write_text(
+        json.dumps({"davis_val": {"static_image": {"J&F": entry, "J": {**entry, "value": None}}}})
+    )
+    return path
+
+
+@pytest.fixture
+def metrics(tmp_path):
+    m = tmp_path / "metrics"
+    write_json(
+        m / "static_image_davis_val.json", {**dict.fromkeys(DAVIS_KEYS, 0.5), "J&F-Mean": 0.6124, "fps": 3.25}
+    )
+    write_json(m / "video_dense_davis_val.json", dict.fromkeys(DAVIS_KEYS, 0.75))
+    yt = {"G": 0.5, "J-seen": 0.6, "F-seen": 0.7, "J-unseen": 0.3, "F-unseen": 0.4}
+    write_json(m / "video_dense_youtube_vos_2019_val.json", yt)
+    write_json(m / "static_image_youtube_vos_2019_val.json", dict.fromkeys(yt))  # no ground truth
+    per_object = {"bear_1": {"J-Mean": 0.5, "F-Mean": 0.7}, "bear_2": {"J-Mean": 0.1, "F-Mean": 0.3}}
+    write_json(m / "video_dense_davis_val" / "metrics.json", {"J&F-Mean": 0.4, "per_object": per_object})
+    return m
+
+
+def _live(tmp_path):
+    tsv = tmp_path / "dvclive" / "static_image" / "plots" / "metrics" / "train" / "loss.tsv"
+    tsv.parent.mkdir(parents=True)
+    tsv.write_text("timestamp\tstep\tloss\n1\t0\t2.0\n2\t1\t1.5\n3\t2\t1.1\n4\t3")  # truncated last line
+    return tmp_path / "dvclive"
+
+
+def test_report_tables_plots_and_notes(tmp_path, metrics) -> None:
+    inputs = ReportInputs(metrics, _paper(tmp_path / "paper.json"), _live(tmp_path), None, temporal_window=3)
+    out = build_report(inputs, metrics / "report.md", tmp_path / "plots")
+    text = out.read_text()
+    assert "| Static images (COCO) | 61.2 (77.5†) | 50.0 (—) | 50.0 (—) | 3.25 (—) |" in text
+    assert "| Video, dense | 75.0 (—) | 75.0 (—) | 75.0 (—) | — (—) |" in text
+    assert "| Video, dense | 50.0 (—) | 60.0 (—) | 70.0 (—) | 30.0 (—) | 40.0 (—) | — (—) |" in text
+    assert "| Static images (COCO) | — (—) | — (—)" in text and "no ground truth for static_image" in text
+    assert "no metrics file for video_sparse" in text
+    assert "Temporal window of this run: 3 (paper: 7)" in text
+    assert "Temporal-window ablation: skipped" in text
+    assert "Training curves of video_dense: no dvclive metrics" in text
+    pngs = sorted(p.name for p in (tmp_path / "plots").iterdir())
+    assert pngs == ["davis_per_sequence.png", "training_static_image.png"]
+    assert "![DAVIS 2017 val: J&F per sequence](../plots/davis_per_sequence.png)" in text
+    assert (tmp_path / "plots" / "davis_per_sequence.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_report_with_ablation_and_stale_plots_removed(tmp_path, metrics) -> None:
+    plots = tmp_path / "plots"
+    plots.mkdir()
+    (plots / "old.png").write_bytes(b"stale")
+    ablation = tmp_path / "ablation.csv"
+    ablation.write_text(
+        "Experiment,temporal_window,metrics/video_dense_davis_val.json:J&F-Mean\nworkspace,3,0.61\nexp-a,7,0.64\nexp-b,1,\n"
+    )
+    windows, series = read_ablation(ablation)
+    assert windows == [3.0, 7.0, 1.0] and series["metrics/video_dense_davis_val.json:J&F-Mean"][:2] == [
+        0.61,
+        0.64,
+    ]
+    out = build_report(ReportInputs(metrics, None, None, ablation), tmp_path / "report.md", plots)
+    text = out.read_text()
+    assert "temporal_window_ablation.png" in text and "| 7 | 64.0 |" in text
+    assert not (plots / "old.png").exists() and (plots / "temporal_window_ablation.png").is_file()
+
+
+def test_paper_results_file_is_valid_and_checked(tmp_path, repo_root) -> None:
+    paper = load_paper_results(repo_root / "paper_results.yaml")
+    assert set(paper) == {"davis_val", "youtube_vos_2019_val"}
+    numbers = [n for regimes in paper.values() for metrics in regimes.values() for n in metrics.values()]
+    assert all(n.source and (n.verified is False or n.value is not None) for n in numbers)
+    bad = tmp_path / "bad.json"
+    bad.write_text(
+        json.dumps(
+            {"davis_val": {"static_image": {"J&F": {"value": "high", "source": "x", "verified": False}}}}
+        )
+    )
+    with pytest.raises(InputError, match="davis_val.static_image.J&F: value must be a number"):
+        load_paper_results(bad)
+    bad.write_text(
+        json.dumps({"davis_val": {"static_image": {"Q": {"value": 1, "source": "x", "verified": False}}}})
+    )
+    with pytest.raises(InputError, match="unknown metric"):
+        load_paper_results(bad)
+
+
+def test_report_stage(tmp_path, metrics, repo_root, monkeypatch, capsys) -> None:
+    monkeypatch.syspath_prepend(str(repo_root / "stages"))
+    import report as stage
+
+    params = tmp_path / "params.yaml"
+    params.write_text("temporal_window: 7\n")
+    argv = ["--params", str(params), "--metrics", str(metrics), "--live", str(tmp_path / "none")]
+    argv += ["--out", str(metrics / "report.md"), "--plots", str(tmp_path / "plots")]
+    assert stage.main([*argv, "--paper", str(repo_root / "paper_results.yaml")]) == 0
+    assert "report: " in capsys.readouterr().out
+    assert "Temporal window of this run: 7" in (metrics / "report.md").read_text()
+    assert stage.main([*argv, "--paper", str(tmp_path / "missing.yaml")]) == 2
+    assert "missing.yaml" in capsys.readouterr().err

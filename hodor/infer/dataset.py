@@ -32,8 +32,6 @@ from hodor.infer.segmenter import VideoSegmenter
 
 log = logging.getLogger(__name__)
 
-AMP_DTYPES = {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}
-
 
 @dataclass(frozen=True)
 class InferSummary:
@@ -125,15 +123,7 @@ def infer_dataset(
     seqs = [dataset.sequence(s) for s in sequences] if sequences else list(dataset.sequences)
     settings = {"params": to_dict(params), "provenance": provenance or {}, "dataset": dataset.name}
     fingerprint = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
-    segmenter = VideoSegmenter(
-        model,
-        temporal_window=params.temporal_window,
-        device=device,
-        amp_dtype=AMP_DTYPES[params.amp],
-        min_image_dim=params.min_image_dim,
-        max_image_dim=params.max_image_dim,
-        backbone_batch_size=params.backbone_batch_size,
-    )
+    segmenter = VideoSegmenter.from_params(model, params, device)
     records, skipped = {}, 0
     with tqdm(total=sum(len(s) for s in seqs), unit="frame", disable=not progress, desc="infer") as bar:
         for seq in seqs:

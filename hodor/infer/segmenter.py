@@ -27,10 +27,12 @@ from torch import Tensor
 from hodor.data.image_ops import pad_to_multiple, preprocess_frames, resize_mask, resized_dims
 from hodor.errors import InputError
 from hodor.infer.objects import ObjectRegistry
+from hodor.infer.params import InferParams
 from hodor.model.masks import encoder_masks_from_masks, encoder_masks_from_probs
 
 log = logging.getLogger(__name__)
 
+AMP_DTYPES: dict[str, torch.dtype | None] = {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 MASK_STRIDE = 8  # the encoder's soft masks live at stride 8 (hodor-model.md §3)
 LOGIT_STRIDE = 4  # the decoder's logits live at stride 4
 
@@ -96,6 +98,21 @@ class VideoSegmenter:
         self._decoder_fp32 = False  # set when the decoder cannot run under autocast on this device
         self.num_bg = int(model.num_bg)
         self.state = VideoState(name="video")
+
+    @classmethod
+    def from_params(
+        cls, model: torch.nn.Module, params: InferParams, device: torch.device | str
+    ) -> VideoSegmenter:
+        """A segmenter with the settings of :class:`InferParams` (window, input size, amp, batch)."""
+        return cls(
+            model,
+            temporal_window=params.temporal_window,
+            device=device,
+            amp_dtype=AMP_DTYPES[params.amp],
+            min_image_dim=params.min_image_dim,
+            max_image_dim=params.max_image_dim,
+            backbone_batch_size=params.backbone_batch_size,
+        )
 
     # ----------------------------------------------------------------------------------------- public API
     def reset(self, name: str = "video") -> None:

@@ -1,0 +1,132 @@
+"""Training data: augmentations keep masks aligned, sample lists per regime, batches, bad input."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from hodor.data import augment as aug
+from hodor.data.standard_json import load_image_dataset, load_video_dataset
+from hodor.data.train_samples import middle_reference, static_samples, video_samples
+from hodor.data.workspace import image_root, json_path
+from hodor.errors import InputError
+from hodor.train import checkpoint as ckpt
+from hodor.train.run import build_batches, train
+from hodor.train.toydata import make_toy_workspace, toy_model_params, toy_train_params
+
+COLORS = {1: (0, 0, 255), 2: (0, 255, 0)}
+
+
+def _coloured_scene() -> tuple[np.ndarray, np.ndarray]:
+    labels = np.zeros((96, 128), np.uint8)
+    labels[20:70, 15:60] = 1
+    labels[40:85, 70:120] = 2
+    image = np.zeros((96, 128, 3), np.uint8)
+    for obj, colour in COLORS.items():
+        image[labels == obj] = colour
+    return image, labels
+
+
+def _assert_aligned(frame: aug.Frame) -> None:
+    """Inside the valid area, pixels labelled with an object have that object's colour (boundary aside)."""
+    for obj, colour in COLORS.items():
+        channel = int(np.argmax(colour))
+        coloured = (frame.image[..., channel] > 128) & (frame.image.sum(-1) - frame.image[..., channel] < 128)
+        labelled = (frame.labels == obj) & frame.valid
+        if labelled.sum() < 20:
+            continue
+        assert (coloured & labelled).sum() >= 0.9 * labelled.sum(), f"object {obj}: mask off its pixels"
+        assert (coloured & labelled).sum() >= 0.9 * (coloured & frame.valid).sum(), (
+            f"object {obj}: pixels off"
+        )
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_augmentations_keep_masks_aligned(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    image, labels = _coloured_scene()
+    frames = aug.static_pseudo_video(rng, image, labels, num_other=2, min_area=100)
+    frames += aug.video_geometric(rng, [aug.Frame(image, labels, np.ones_like(labels, bool))] * 2, 100)
+    frames = aug.resize_frames(aug.hflip(frames), *aug.pixel_budget_dims(96, 128, 6000))
+    for frame in frames:
+        assert frame.image.shape[:2] == frame.labels.shape == frame.valid.shape
+        _assert_aligned(frame)
+
+
+def test_color_jitter_and_pixel_budget() -> None:
+    image, _ = _coloured_scene()
+    out = aug.color_jitter(image, aug.color_jitter_params(np.random.default_rng(0), 25))
+    assert out.shape == image.shape and out.dtype == np.uint8
+    assert aug.pixel_budget_dims(480, 640, 300_000) == (474, 632)  # floor(sqrt(0.75 * 3e5)), 3e5 // 474
+
+
+def test_sample_lists_per_regime(tmp_path: Path) -> None:
+    ws = make_toy_workspace(tmp_path, videos=3, frames=8)
+    params = toy_train_params(max_clip_delta=3)
+    coco = load_image_dataset(json_path(ws, "coco_2017_train"), image_root(ws, "coco_2017_train"))
+    specs = static_samples(coco, params, 24)
+    assert len(specs) >= 24 and all(1 <= len(s.objects) <= params.num_instances for s in specs)
+    videos = [
+        load_video_dataset(json_path(ws, n), image_root(ws, n))
+        for n in ("youtube_vos_2019_train", "davis_train")
+    ]
+    sparse = video_samples(videos, [0.8, 0.2], params, 20, dense=False)
+    assert len(sparse) == 20 and sum(s.source == 0 for s in sparse) == 16
+    for s in sparse:
+        assert s.frames[0] == middle_reference(videos[s.source].sequences[s.item].annotated_frames(), 8)
+        assert len(set(s.frames)) == 3
+    dense = video_samples(videos, [0.8, 0.2], params, 20, dense=True)
+    for s in dense:
+        assert list(s.frames) == sorted(s.frames) and s.frames[0] < s.frames[1]
+        assert s.frames[2] - s.frames[0] < params.max_clip_delta * (2 if s.source == 1 else 1)
+    assert middle_reference([0, 5, 10, 15], 20) == 10  # official code would pick 15 (the last)
+
+
+@pytest.mark.parametrize("regime", ["static", "sparse", "dense"])
+def test_batches_are_padded_and_consistent(tmp_path: Path, regime: str) -> None:
+    ws = make_toy_workspace(tmp_path, images=6, videos=2)
+    params = toy_train_params(iterations=2, batch_size=4, samples_per_forward=2, max_image_area=50 * 70)
+    data = build_batches(regime, ws, params, seed=0, world_size=1)
+    assert len(data) == 4
+    batch = data[0]
+    b, f, c, h, w = batch["images"].shape
+    assert (b, f, c) == (2, 3, 3) and h % 32 == 0 and w % 32 == 0
+    assert batch["labels"].shape == (2, 3, h, w) and batch["labels"].dtype == torch.long
+    num_obj = batch["presence"].shape[2]
+    assert int(batch["labels"].max()) <= num_obj and batch["presence"][:, 0].all()
+    assert batch["has_gt"] == ([True, False, False] if regime == "sparse" else [True] * 3)
+    if regime == "sparse":
+        assert not batch["labels"][:, 1:].any()
+    again = data[0]  # a forward batch is a pure function of (seed, index)
+    assert torch.equal(again["images"], batch["images"]) and torch.equal(again["labels"], batch["labels"])
+
+
+def test_no_usable_sample_is_an_input_error(tmp_path: Path) -> None:
+    ws = make_toy_workspace(tmp_path, images=2, videos=1)
+    params = toy_train_params(min_ref_mask_area=10**6)
+    for regime in ("static", "sparse"):
+        with pytest.raises(InputError, match="no usable|no image has an object"):
+            train(regime, model_params=toy_model_params(), params=params, seed=0, workspace=ws,
+                  out_dir=tmp_path / regime, progress=False)  # fmt: skip
+        assert not (tmp_path / regime).exists()
+
+
+def test_resume_from_another_config_is_refused(tmp_path: Path) -> None:
+    ws = make_toy_workspace(tmp_path, images=4, videos=1)
+    params = toy_train_params(iterations=2, save_interval=2)
+    out = tmp_path / "run"
+    train("static", model_params=toy_model_params(), params=params, seed=0, workspace=ws, out_dir=out,
+          progress=False)  # fmt: skip
+    saved = torch.load(out / "000002.pth", weights_only=True)
+    assert set(saved) >= {"model", "optimizers_and_lr_schedulers", "iterations", "hodor"}
+    assert saved["iterations"] == 2 and saved["hodor"]["key_layout"] == "ours"
+    changed = dataclasses.replace(params, base_lr=params.base_lr * 2)
+    with pytest.raises(InputError, match="base_lr"):
+        train("static", model_params=toy_model_params(), params=changed, seed=0, workspace=ws, out_dir=out,
+              resume=True, progress=False)  # fmt: skip
+    with pytest.raises(InputError, match="seed"):
+        ckpt.check_compatible(out / "000002.pth", saved, {**saved["hodor"], "seed": 1})

@@ -38,8 +38,10 @@ _VOC_NAMES = {"diningtable": "dining_table"}
 # Categories never used in YouTube-VOS train, so the synthetic valid split has "unseen" objects.
 UNSEEN_CATEGORIES = ("horse", "coin", "scissors")
 
-# Below this many source pixels a VOC mask is a sliver of an occluded chair: useless as an object.
-_MIN_SOURCE_AREA = 400
+# Below this many source pixels a VOC mask is a sliver of an occluded chair: useless as an object. Masks
+# that occlusion in the source photo shattered (largest piece under this share) are skipped too.
+_MIN_SOURCE_AREA = 500
+_MIN_LARGEST_PIECE = 0.75
 
 
 @dataclass(frozen=True)
@@ -73,12 +75,18 @@ def _gray_to_bgr(gray: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
 
 
+def _largest_piece(mask: np.ndarray) -> float:
+    """Share of the mask's area in its largest 8-connected piece."""
+    _, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8))
+    return float(stats[1:, cv2.CC_STAT_AREA].max() / mask.sum())
+
+
 def _labelled_cutouts(prefix: str, data: dict, names: dict[str, str]) -> list[Cutout]:
     bgr = _rgb_to_bgr(data["rgb"])
     out = []
     for index, (label, mask) in enumerate(zip(data["labels"], data["masks"], strict=True)):
         mask = np.asarray(mask) == 1
-        if mask.sum() < _MIN_SOURCE_AREA:
+        if mask.sum() < _MIN_SOURCE_AREA or _largest_piece(mask) < _MIN_LARGEST_PIECE:
             continue
         raw = data["class_names"][int(label)]
         out.append(_crop(f"{prefix}-{index:02d}", names.get(raw, raw), bgr, mask))

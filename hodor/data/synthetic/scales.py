@@ -34,7 +34,7 @@ SCALES: dict[str, ScaleSpec] = {
     "default": ScaleSpec(
         coco_images=240, davis_train=8, davis_val=4, davis_frames=(20, 30), davis_hw=(240, 432),
         youtube_vos_train=8, youtube_vos_valid=4, youtube_vos_frames=(16, 24), youtube_vos_hw=(216, 384),
-        max_objects=3,
+        max_objects=4,
     ),
     "large": ScaleSpec(
         coco_images=1200, davis_train=30, davis_val=10, davis_frames=(30, 50), davis_hw=(240, 432),

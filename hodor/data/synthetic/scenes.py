@@ -73,6 +73,19 @@ def _entry(rng: np.random.Generator, hw: tuple[int, int], speed: float) -> tuple
     return np.array(point), (np.array(inward) + sideways) * speed
 
 
+def _exit_velocity(
+    rng: np.random.Generator, point: np.ndarray, hw: tuple[int, int], frames: float
+) -> np.ndarray:
+    """Velocity that carries ``point`` (and an object of up to ~40% of the frame) out through the nearest
+    border within ``frames`` frames."""
+    h, w = hw
+    gaps = np.array([point[0], w - point[0], point[1], h - point[1]])  # left, right, top, bottom
+    side = int(np.argmin(gaps))
+    outward = np.array([(-1, 0), (1, 0), (0, -1), (0, 1)][side], float)
+    distance = gaps[side] + 0.4 * (w if side < 2 else h)
+    return (outward + rng.uniform(-0.3, 0.3, size=2) * outward[::-1]) * distance / frames
+
+
 def _plan_track(
     rng: np.random.Generator, cutout: Cutout, label: int, hw: tuple[int, int], num_frames: int, start: int
 ) -> Track:
@@ -82,21 +95,43 @@ def _plan_track(
         point, velocity = _entry(rng, hw, speed * 1.5)
     else:
         point = rng.uniform([0.15 * w, 0.2 * h], [0.85 * w, 0.8 * h])
-        heading = rng.uniform(0, 2 * np.pi)
-        leaves = rng.random() < 0.25  # fast enough to leave the frame before the end
-        velocity = np.array([np.cos(heading), np.sin(heading)]) * (speed * (3.0 if leaves else 1.0))
+        if rng.random() < 0.3:  # leaves the frame before the end
+            velocity = _exit_velocity(rng, point, hw, rng.uniform(0.5, 0.85) * num_frames)
+        else:
+            heading = rng.uniform(0, 2 * np.pi)
+            velocity = np.array([np.cos(heading), np.sin(heading)]) * speed
+    return _track(rng, cutout, label, hw, num_frames, point, velocity, start)
+
+
+def _track(
+    rng: np.random.Generator,
+    cutout: Cutout,
+    label: int,
+    hw: tuple[int, int],
+    num_frames: int,
+    point: np.ndarray,
+    velocity: np.ndarray,
+    start: int,
+) -> Track:
     return make_track(
-        rng,
-        cutout,
-        label=label,
-        frame_hw=hw,
-        num_frames=num_frames,
-        rel_area=rng.uniform(0.02, 0.12),
+        rng, cutout, label=label, frame_hw=hw, num_frames=num_frames, rel_area=rng.uniform(0.02, 0.12),
         start_xy=point - velocity * start,  # the path passes `point` at frame `start`
-        velocity=velocity,
-        start=start,
-        jitter=0.12 if label == 0 else 0.06,
-    )
+        velocity=velocity, start=start, jitter=0.12 if label == 0 else 0.06,
+    )  # fmt: skip
+
+
+def _plan_distractor(
+    rng: np.random.Generator, cutout: Cutout, target: Track, hw: tuple[int, int], num_frames: int
+) -> Track:
+    """A look-alike on a collision course: it crosses ``target``'s path around the middle of the clip."""
+    h, w = hw
+    meet = int(rng.integers(num_frames // 3, max(num_frames // 3 + 1, 2 * num_frames // 3)))
+    goal = target.center[meet]
+    heading = rng.uniform(0, 2 * np.pi)
+    point = goal + np.array([np.cos(heading), np.sin(heading)]) * rng.uniform(0.2, 0.4) * w
+    velocity = (goal - point) / max(meet, 1)
+    start = int(rng.integers(0, meet + 1))
+    return _track(rng, cutout, 0, hw, num_frames, point + velocity * start, velocity, start)
 
 
 def _plan(
@@ -120,8 +155,9 @@ def _plan(
         for i, (c, s) in enumerate(zip(targets, starts, strict=True))
     ]
     for _ in range(num_distractors):
-        cutout = _lookalike(rng, targets[rng.integers(num_objects)], pool)
-        tracks.append(_plan_track(rng, cutout, 0, hw, num_frames, int(rng.integers(0, num_frames // 2))))
+        k = int(rng.integers(num_objects))
+        cutout = _lookalike(rng, targets[k], pool)
+        tracks.append(_plan_distractor(rng, cutout, tracks[k], hw, num_frames))
     order = rng.permutation(len(tracks))  # depth: first drawn = farthest
     return [tracks[i] for i in order]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -190,6 +191,20 @@ def test_interrupted_run_leaves_nothing_a_stage_would_accept(
         synthesize(tmp_path / "raw", seed=6, scale="tiny")
     assert _files(tmp_path / "raw") == before and is_synthetic_output(tmp_path / "raw")
     assert [p.name for p in tmp_path.iterdir()] == ["raw"]
+
+
+def test_killed_run_leaves_no_output_and_the_next_run_cleans_up(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "hodor.cli", "synthesize", "--out", str(tmp_path / "raw")]
+    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not any((p / "coco").exists() for p in tmp_path.glob(".raw.*.tmp")) and time.monotonic() < deadline:
+        time.sleep(0.05)  # wait until the run is writing
+    proc.kill()  # SIGKILL: no cleanup handler runs
+    proc.wait()
+    assert not (tmp_path / "raw").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # the killed run's temp dir
+    synthesize(tmp_path / "raw", scale="tiny")
+    assert [p.name for p in tmp_path.iterdir()] == ["raw"] and is_synthetic_output(tmp_path / "raw")
 
 
 def test_marker_is_written_and_parsed(raw: Path) -> None:

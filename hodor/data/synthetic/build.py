@@ -12,6 +12,7 @@ is reproducible file for file and one dataset's size does not shift another's co
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -82,6 +83,17 @@ def coco_samples(seed: int, spec: ScaleSpec, progress: bool = False) -> Iterator
         rng = rng_for(seed, _COCO, i)
         sample = coco.make_sample(rng, pool, coco.image_size(rng), with_crowd=i % 5 == 2)
         yield 9 + 13 * i, sample  # COCO ids are sparse; do not let readers assume positions
+
+
+def remove_stale_builds(out: Path) -> list[Path]:
+    """Delete temporary siblings a killed run left behind (``.<name>.*.tmp``, the atomic-directory names).
+
+    They are never read by any stage; removing them only reclaims disk space.
+    """
+    stale = [p for p in out.parent.glob(f".{out.name}.*.tmp") if p.is_dir() and not p.is_symlink()]
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return stale
 
 
 def _coco(root: Path, seed: int, spec: ScaleSpec, progress: bool) -> dict[str, int]:
@@ -176,6 +188,7 @@ def synthesize(
         raise InputError(f"unknown synthetic scale {scale!r}; choose one of {', '.join(SCALES)}")
     out = Path(out)
     check_target(out)
+    remove_stale_builds(out)
     spec = SCALES[scale]
     start = time.perf_counter()
     with atomic_directory(out) as tmp:

@@ -45,16 +45,24 @@ def test_mapping_round_trip_and_official_layout(paper_state: dict[str, torch.Ten
 
 
 def test_official_checkpoint_file_loads(tmp_path: Path, paper_state: dict[str, torch.Tensor]) -> None:
+    # The official TrainerBase.backup_session layout: model, [(optimizer state, [scheduler states])],
+    # the TrainingLogger's plain-number state, iterations (plus, here, a numpy scalar for the allow-list).
+    weight = torch.nn.Parameter(torch.ones(3))
+    opt = torch.optim.AdamW([weight], lr=1e-4)
+    weight.sum().backward()
+    opt.step()
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=10)
     path = tmp_path / "250000.pth"
     torch.save(
         {
             "model": ours_to_official(paper_state),
-            "optimizers_and_lr_schedulers": {"opt": {"state": {}, "param_groups": [{"lr": 1e-4}]}},
-            "logger": {"loss": [np.float64(0.5)], "step": np.int64(7), "hist": np.zeros(3, np.float32)},
+            "optimizers_and_lr_schedulers": [(opt.state_dict(), [sched.state_dict()])],
+            "logger": {"total_iterations": 250000, "_TrainingLogger__train_start_time": 1.5e9,
+                       "_TrainingLogger__latest_iteration_num": None, "mean_loss": np.float64(0.5)},
             "iterations": 250000,
         },
         path,
-    )
+    )  # fmt: skip
     model = build_model(MODEL_VARIANTS["paper"])
     data = load_model_weights(model, path)
     assert data["iterations"] == 250000

@@ -40,8 +40,10 @@ _SHARED = ("feature_extractor.norm_layers.", "encoder.", "decoder.")
 _REL_INDEX = re.compile(r"layers\.\d+\.blocks\.\d+\.attn\.relative_position_index$")
 _WINDOW = 7
 
-# Types a checkpoint may carry besides tensors, containers and Python numbers: numpy scalars/arrays (e.g. in
-# a training logger). Everything else is refused.
+# Types a checkpoint may carry besides tensors, containers and Python numbers. Official checkpoints
+# (TrainerBase.backup_session: model, optimizer/scheduler state dicts, the TrainingLogger's plain-number
+# state, iterations) need none of them; numpy scalars/arrays are allowed for loggers that store them.
+# Everything else is refused.
 _SAFE_GLOBALS = [
     np.dtype,
     np.ndarray,

@@ -44,7 +44,7 @@ _MIN_SOURCE_AREA = 500
 _MIN_LARGEST_PIECE = 0.75
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity: fields hold arrays, which do not compare to one bool
 class Cutout:
     """One real object: its pixels and its mask, cropped to the mask's bounding box.
 

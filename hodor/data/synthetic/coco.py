@@ -28,7 +28,7 @@ from hodor.data.synthetic.scenes import pick_cutouts
 MIN_VISIBLE_AREA = 30  # occluded remnants smaller than this stay unannotated (as in COCO)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CocoObject:
     """One annotation: the painted [H, W] bool ``mask``, its ``kind`` (polygon / rle / crowd)."""
 
@@ -38,7 +38,7 @@ class CocoObject:
     polygons: list[list[float]] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CocoSample:
     image: np.ndarray  # [H, W, 3] uint8 BGR
     objects: list[CocoObject]

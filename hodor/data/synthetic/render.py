@@ -17,7 +17,7 @@ import numpy as np
 from hodor.data.synthetic.assets import Cutout
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Track:
     """One pasted object over ``num_frames`` frames; drawn only at frames ``start <= t < end``.
 
@@ -37,7 +37,7 @@ class Track:
     end: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class BackgroundPath:
     """A window into ``photo`` (BGR [Hp, Wp, 3]): per frame its centre [T, 2] and zoom [T] (photo px per frame px)."""
 

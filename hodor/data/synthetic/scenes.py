@@ -21,7 +21,7 @@ MIN_FIRST_AREA = 0.004
 _MAX_ATTEMPTS = 40
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Clip:
     """A rendered clip: ``frames`` [T, H, W, 3] uint8 BGR, ``labels`` [T, H, W] uint8 ids (0 background).
 

@@ -4,6 +4,13 @@ Per sequence the objects are ids 1..K with K the largest id of the first ground-
 set to 0 first); frames scored are all ground-truth frames but the first and the last; each scored frame
 is read once as an integer label map (ground truth and prediction), scored and dropped, so no video is
 ever held in memory. Sequences are scored in parallel worker processes.
+
+Where we differ from the official ``davis2017-evaluation`` on purpose (never in a number it produces for
+valid DAVIS input): bad input (missing folder or PNG, other size, RGB PNG, an id above K, unknown set) is
+an :class:`InputError` naming the sequence and frame instead of a silent ``sys.exit()``; results are always
+recomputed (the official script reuses an existing CSV); decay bin ids are plain integers where the
+official code casts them to uint8, which only matters beyond 256 scored frames (no DAVIS sequence has that
+many; see :func:`hodor.evaluate.measures.decay_bin_edges`).
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 
@@ -21,6 +22,14 @@ VIDEOS = {
     "a1b2c3d4e5": {1: ("cat", 0), 2: ("fox", 0), 3: ("dog", 2)},  # object 3 appears late
     "f6e5d4c3b2": {1: ("fox", 0), 4: ("cat", 5)},  # object 4 appears in the last frame only: skipped
 }
+
+
+def load_stage(repo_root, name: str):
+    """Import stages/<name>.py under a private module name (no clash with other tests' imports)."""
+    spec = importlib.util.spec_from_file_location(f"_eval_stage_{name}", repo_root / "stages" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _make(root, rng):
@@ -114,9 +123,8 @@ def test_cli_youtube_vos(tmp_path, capsys) -> None:
     assert "a1b2c3d4e5_3" in data["per_object"]
 
 
-def test_evaluate_stage_davis_and_youtube_vos(tmp_path, repo_root, monkeypatch, capsys) -> None:
-    monkeypatch.syspath_prepend(str(repo_root / "stages"))
-    import evaluate as stage
+def test_evaluate_stage_davis_and_youtube_vos(tmp_path, repo_root, capsys) -> None:
+    stage = load_stage(repo_root, "evaluate")
 
     raw = tmp_path / "raw"
     write_davis(raw, {"bear": random_sequence(np.random.default_rng(6), 4, 20, 30, 2)})
@@ -144,9 +152,8 @@ def test_evaluate_stage_davis_and_youtube_vos(tmp_path, repo_root, monkeypatch, 
     assert "workers must be >= 1" in capsys.readouterr().err
 
 
-def test_stage_without_ground_truth_writes_nulls(tmp_path, repo_root, monkeypatch) -> None:
-    monkeypatch.syspath_prepend(str(repo_root / "stages"))
-    import evaluate as stage
+def test_stage_without_ground_truth_writes_nulls(tmp_path, repo_root) -> None:
+    stage = load_stage(repo_root, "evaluate")
 
     root = tmp_path / "youtube_vos"
     _make(root, np.random.default_rng(8))

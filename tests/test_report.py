@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import pytest
@@ -11,6 +12,14 @@ from hodor.errors import InputError
 from hodor.evaluate.report import ReportInputs, build_report, load_paper_results, read_ablation
 
 DAVIS_KEYS = ["J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay"]
+
+
+def load_stage(repo_root, name: str):
+    """Import stages/<name>.py under a private module name (no clash with other tests' imports)."""
+    spec = importlib.util.spec_from_file_location(f"_eval_stage_{name}", repo_root / "stages" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _paper(path, value=77.5, verified=False):
@@ -100,9 +109,8 @@ def test_paper_results_file_is_valid_and_checked(tmp_path, repo_root) -> None:
         load_paper_results(bad)
 
 
-def test_report_stage(tmp_path, metrics, repo_root, monkeypatch, capsys) -> None:
-    monkeypatch.syspath_prepend(str(repo_root / "stages"))
-    import report as stage
+def test_report_stage(tmp_path, metrics, repo_root, capsys) -> None:
+    stage = load_stage(repo_root, "report")
 
     params = tmp_path / "params.yaml"
     params.write_text("temporal_window: 7\n")

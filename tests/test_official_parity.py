@@ -49,6 +49,7 @@ def test_official_state_dict_maps_both_ways_without_leftovers() -> None:
     assert sum(p.numel() for p in model.parameters()) == 42_091_068
     back = ours_to_official(ours)
     assert list(back) == list(official)  # same names, same order
+    assert list(ours_to_official(model.state_dict())) == list(official)  # export from a model: same order
     for key, value in official.items():
         assert back[key].dtype == value.dtype and torch.equal(back[key], value), key
 

@@ -93,7 +93,8 @@ def official_to_ours(state: dict[str, Tensor]) -> dict[str, Tensor]:
 
 def ours_to_official(state: dict[str, Tensor]) -> dict[str, Tensor]:
     """Our state dict (paper variant) -> official names, adding the ``relative_position_index`` buffers
-    (int64 [49, 49]) right after each block's bias table, so the official code loads it strictly."""
+    (int64 [49, 49]) right after each block's bias table, so the official code loads it strictly. The
+    entries come out in the official state-dict order."""
     out: dict[str, Tensor] = {}
     for key, value in state.items():
         if key.startswith(_OUR_SWIN):
@@ -116,6 +117,24 @@ def ours_to_official(state: dict[str, Tensor]) -> dict[str, Tensor]:
             out[key] = value
         else:
             raise InputError(f"state entry {key}: not a name of our HODOR model")
+    return _reduction_before_norm(out)
+
+
+def _reduction_before_norm(state: dict[str, Tensor]) -> dict[str, Tensor]:
+    """Official patch merging declares ``reduction`` before ``norm`` (timm: the reverse); follow the
+    official key order so an exported state dict lists its entries exactly like an official one."""
+    out: dict[str, Tensor] = {}
+    held: dict[str, Tensor] = {}
+    for key, value in state.items():
+        reduction = key.split(".downsample.norm.")[0] + ".downsample.reduction.weight"
+        if ".downsample.norm." in key and reduction not in out:
+            held[key] = value
+            continue
+        out[key] = value
+        if key.endswith(".downsample.reduction.weight"):
+            out.update(held)
+            held = {}
+    out.update(held)
     return out
 
 

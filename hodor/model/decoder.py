@@ -56,12 +56,13 @@ class DecoderLayer(nn.Module):
         self.k_proj_bg = nn.Linear(dim, dim)
         self.v_proj_fg = nn.Linear(dim, dim)
         self.v_proj_bg = nn.Linear(dim, dim)
-        self.cross_attn = nn.Module()
-        self.cross_attn.q_proj = nn.Linear(dim, dim)
+        # Declaration order = the official state-dict order.
         self.norm1 = nn.LayerNorm(dim)
+        self.cross_attn = nn.Module()  # holds only q_proj: no key/value/output projection inside
+        self.cross_attn.q_proj = nn.Linear(dim, dim)
+        self.norm2 = nn.LayerNorm(dim)
         self.fc1 = nn.Linear(dim, ffn_dim)
         self.fc2 = nn.Linear(ffn_dim, dim)
-        self.norm2 = nn.LayerNorm(dim)
         self.drop = nn.Dropout(dropout)
 
     def attend(self, queries: Tensor, keys: Tensor, values: Tensor, key_bias: Tensor) -> Tensor:

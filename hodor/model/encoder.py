@@ -17,10 +17,12 @@ class EncoderLayer(nn.Module):
         self, dim: int, heads: int, ffn_dim: int, dropout: float, init_scales: tuple[float, ...]
     ) -> None:
         super().__init__()
-        self.self_attn = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
+        # Declaration order = the official state-dict order (norm before each sub-block's parameters).
         self.norm1 = nn.LayerNorm(dim)
-        self.cross_attn = SoftMaskedAttention(dim, heads, dropout, init_scales)
+        self.self_attn = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
         self.norm2 = nn.LayerNorm(dim)
+        self.cross_attn = SoftMaskedAttention(dim, heads, dropout, init_scales)
+        self.norm3 = nn.LayerNorm(dim)
         # Indices 0 and 3 are the official state-dict names (ffn.0, ffn.3).
         self.ffn = nn.Sequential(
             nn.Linear(dim, ffn_dim),
@@ -29,7 +31,6 @@ class EncoderLayer(nn.Module):
             nn.Linear(ffn_dim, dim),
             nn.Dropout(dropout),
         )
-        self.norm3 = nn.LayerNorm(dim)
         self.drop1 = nn.Dropout(dropout)
         self.drop2 = nn.Dropout(dropout)
 

@@ -14,6 +14,8 @@ from hodor.data.standard_json import load_image_dataset, load_video_dataset
 from hodor.data.train_samples import middle_reference, static_samples, video_samples
 from hodor.data.workspace import image_root, json_path
 from hodor.errors import InputError
+from hodor.model import build_model
+from hodor.model.checkpoint import load_checkpoint_file, load_model_weights
 from hodor.train import checkpoint as ckpt
 from hodor.train.run import build_batches, train
 from hodor.train.toydata import make_toy_workspace, toy_model_params, toy_train_params
@@ -124,6 +126,10 @@ def test_resume_from_another_config_is_refused(tmp_path: Path) -> None:
     saved = torch.load(out / "000002.pth", weights_only=True)
     assert set(saved) >= {"model", "optimizers_and_lr_schedulers", "iterations", "hodor"}
     assert saved["iterations"] == 2 and saved["hodor"]["key_layout"] == "ours"
+    ((opt_state, (sched_state,)),) = saved["optimizers_and_lr_schedulers"]  # official layout
+    assert sched_state["last_epoch"] == 2 and len(opt_state["state"]) > 0
+    final = load_checkpoint_file(out / "final.pth")  # weights_only, as inference loads it
+    load_model_weights(build_model(toy_model_params()), final)
     changed = dataclasses.replace(params, base_lr=params.base_lr * 2)
     with pytest.raises(InputError, match="base_lr"):
         train("static", model_params=toy_model_params(), params=changed, seed=0, workspace=ws, out_dir=out,

@@ -153,7 +153,10 @@ def score_sequences(
 ) -> list[SequenceScores]:
     """Score sequences (in ``workers`` processes; 1 = in this process), returned in the given order."""
     jobs = [(gt_root / s, results_dir / s, s) for s in sequences]
-    return parallel_map(score_sequence, jobs, workers=workers, desc="DAVIS J&F", progress=progress)
+    costs = [sum(1 for _ in (gt_root / s).glob("*.png")) for s in sequences]
+    return parallel_map(
+        score_sequence, jobs, workers=workers, desc="DAVIS J&F", progress=progress, costs=costs
+    )
 
 
 def summarize(subset: str, sequences: list[SequenceScores], seconds: float = 0.0) -> DavisResult:

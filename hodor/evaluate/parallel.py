@@ -18,12 +18,19 @@ def _worker_init() -> None:
 
 
 def parallel_map(
-    fn: Callable[..., R], jobs: Sequence[tuple[Any, ...]], *, workers: int, desc: str, progress: bool = True
+    fn: Callable[..., R],
+    jobs: Sequence[tuple[Any, ...]],
+    *,
+    workers: int,
+    desc: str,
+    progress: bool = True,
+    costs: Sequence[float] | None = None,
 ) -> list[R]:
     """``[fn(*job) for job in jobs]`` in ``workers`` processes (1 = in this process), in the jobs' order.
 
-    The first exception (e.g. an InputError naming a sequence and frame) cancels what has not started
-    and is re-raised here.
+    ``costs`` (e.g. frame counts) only orders the submission, largest first, so that no long video is
+    left running alone at the end. The first exception (e.g. an InputError naming a sequence and frame)
+    cancels what has not started and is re-raised here.
     """
     bar = tqdm(total=len(jobs), desc=desc, unit="video", disable=not progress, leave=False)
     try:
@@ -34,7 +41,8 @@ def parallel_map(
                 bar.update()
             return results
         with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=_worker_init) as pool:
-            futures = {pool.submit(fn, *job): index for index, job in enumerate(jobs)}
+            order = sorted(range(len(jobs)), key=lambda i: -costs[i]) if costs else range(len(jobs))
+            futures = {pool.submit(fn, *jobs[index]): index for index in order}
             done: dict[int, R] = {}
             try:
                 for future in as_completed(futures):

@@ -207,7 +207,10 @@ def evaluate_youtube_vos(
     seen_categories = train_categories(Path(train_meta))
     videos = split_objects(Path(split_meta))
     jobs = [(Path(gt_annotations) / v, results / v, v, objs) for v, objs in videos.items() if objs]
-    per_video = parallel_map(score_video, jobs, workers=workers, desc="YouTube-VOS J&F", progress=progress)
+    costs = [len(objs) * sum(1 for _ in gt.glob("*.png")) for gt, _, _, objs in jobs]
+    per_video = parallel_map(
+        score_video, jobs, workers=workers, desc="YouTube-VOS J&F", progress=progress, costs=costs
+    )
     scores = []
     for (_, _, vid, objs), rows in zip(jobs, per_video, strict=True):
         for obj, (_, n, j, f) in zip(objs, rows, strict=True):

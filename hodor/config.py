@@ -173,4 +173,7 @@ def load_section(cls: type[T], path: str | Path, *keys: str) -> T:
         if not isinstance(data, dict) or key not in data:
             raise ParamsError(f"{path}: missing section {'.'.join(where)}")
         data = data[key]
-    return from_dict(cls, data, source=f"{path}{' [' + '.'.join(keys) + ']' if keys else ''}")
+    try:
+        return _build(cls, data, ".".join(keys))
+    except ParamsError as err:
+        raise ParamsError(f"{path}: {err}") from None

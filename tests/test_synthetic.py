@@ -221,16 +221,26 @@ def test_cli_and_stage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert hodor_main(["synthesize", "--out", str(tmp_path / "foreign"), "--scale", "tiny"]) == 2
     assert "marker" in capsys.readouterr().err
     params = tmp_path / "params.yaml"
-    params.write_text("seed: 7\ndata:\n  synthetic:\n    seed: 2\n    scale: tiny\n")
+    data = "data:\n  source: {source}\n  synthetic:\n    seed: 2\n    scale: {scale}\n  coco_root: c\n  davis_root: d\n  youtube_vos_root: y\n"
+    params.write_text("seed: 7\n" + data.format(source="synthetic", scale="tiny"))
     proc = subprocess.run(
         [sys.executable, "stages/synthesize.py", "--params", str(params), "--out", str(tmp_path / "b")],
         cwd=REPO, capture_output=True, text=True,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "synthesized" in proc.stdout and _files(tmp_path / "b") == _files(tmp_path / "a")
-    params.write_text("data:\n  synthetic:\n    seed: 2\n    scale: huge\n")
+    params.write_text(data.format(source="synthetic", scale="huge"))
     proc = subprocess.run(
         [sys.executable, "stages/synthesize.py", "--params", str(params), "--out", str(tmp_path / "c")],
         cwd=REPO, capture_output=True, text=True,
     )  # fmt: skip
     assert proc.returncode == 2 and "data.synthetic" in proc.stderr and "Traceback" not in proc.stderr
+    # data.source: real leaves only an empty marker; switching back to synthetic replaces it.
+    params.write_text(data.format(source="real", scale="tiny"))
+    stage = [sys.executable, "stages/synthesize.py", "--params", str(params), "--out", str(tmp_path / "b")]
+    proc = subprocess.run(stage, cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0 and "skipped" in proc.stdout, proc.stderr
+    assert [p.name for p in (tmp_path / "b").iterdir()] == [".hodor_synthetic.json"]
+    params.write_text(data.format(source="synthetic", scale="tiny"))
+    proc = subprocess.run(stage, cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0 and _files(tmp_path / "b") == _files(tmp_path / "a"), proc.stderr

@@ -1,28 +1,29 @@
 """Parity with the official HODOR code: pre-processing (pathD) and the full inference loop (pathB).
 
-Reads every ``case_*.pt`` in the fixture directory from env ``HODOR_PARITY_FIXTURE`` (default
-``<repo>/../shared/fixtures/hodor-parity``); see that directory's README for what each case holds.
+Runs every ``case_*.pt`` of the fixture directory (env ``HODOR_PARITY_FIXTURE``, default
+``<repo>/../shared/fixtures/hodor-parity``); see that directory's README for what each case holds. The
+official weights are rebuilt by the README's rule and loaded through our key mapping (tests/parity_utils.py).
 """
 
 from __future__ import annotations
 
-import math
-import os
-import zlib
 from pathlib import Path
 
 import pytest
 import torch
+from parity_utils import (
+    CASE_PATHS,
+    assert_close_official,
+    load_case,
+    paper_model_with_official_weights,
+    requires_fixture,
+)
 
 from hodor.data.image_ops import pad_to_multiple, preprocess_frames, resize_mask, resized_dims
+from hodor.infer.segmenter import VideoSegmenter
 
-FIXTURE_DIR = Path(
-    os.environ.get(
-        "HODOR_PARITY_FIXTURE", Path(__file__).resolve().parents[1].parent / "shared/fixtures/hodor-parity"
-    )
-)
-CASES = sorted(FIXTURE_DIR.glob("case_*.pt"))
-pytestmark = pytest.mark.skipif(not CASES, reason=f"no parity fixture case_*.pt in {FIXTURE_DIR}")
+pytestmark = requires_fixture
+IDS = [p.stem for p in CASE_PATHS]
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -34,23 +35,15 @@ def _one_thread():
     torch.set_num_threads(before)
 
 
-def _load(path: Path) -> dict:
-    return torch.load(path, weights_only=True)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
-def test_pathD_preprocessing(case: Path) -> None:
-    d = _load(case)["pathD"]
+@pytest.mark.parametrize("case_path", CASE_PATHS, ids=IDS)
+def test_pathD_preprocessing(case_path: Path) -> None:
+    d = load_case(case_path)["pathD"]
     raw = d["raw_bgr_uint8"]
     h, w = raw.shape[:2]
     size = resized_dims(h, w, d["min_dim"], d["max_dim"])
     assert size == tuple(d["resized_hw"])
-    ours = preprocess_frames(raw.numpy(), size)
-    ref = d["normalized_padded"]
-    assert ours.shape == ref.shape
-    tol = 1e-4 * max(1.0, ref.abs().max().item())
-    assert (ours - ref).abs().max().item() <= tol
-
+    diff = assert_close_official(preprocess_frames(raw.numpy(), size), d["normalized_padded"], "pathD image")
+    print(f"pathD {case_path.stem}: normalised+padded max abs diff {diff:.2e}")
     # The fixture's reference mask: the box [50:120, 60:200] at the raw size.
     box = torch.zeros(h, w, dtype=torch.uint8)
     box[50:120, 60:200] = 1
@@ -58,64 +51,31 @@ def test_pathD_preprocessing(case: Path) -> None:
     assert torch.equal(mask, d["ref_mask_padded"].to(torch.uint8))
 
 
-# --------------------------------------------------------------------------------------------- pathB
-def _official_state_dict(tsv: Path) -> dict[str, torch.Tensor]:
-    """The fixture README's weight rule, on the official names listed in official_state_dict.tsv."""
-    state = {}
-    for line in tsv.read_text().splitlines()[1:]:
-        name, shape_text, dtype = line.split("\t")[:3]
-        if dtype != "float32":
-            continue  # int64 relative_position_index buffers: the model computes them itself
-        shape = [int(s) for s in shape_text.strip("[]").split(",") if s.strip()]
-        x = torch.randn(shape, generator=torch.Generator().manual_seed(zlib.crc32(name.encode("utf-8"))))
-        if name.endswith("scaling_factors"):
-            value = torch.tensor([32, 32, 16, 16, 8, 8, 4, 4], dtype=torch.float32) * (1 + 0.1 * x)
-        elif name.endswith("bias") or name.endswith("relative_position_bias_table"):
-            value = 0.02 * x
-        elif len(shape) == 1 and name.endswith("weight"):
-            value = 1 + 0.1 * x
-        elif len(shape) == 1:
-            value = 0.1 * x
-        else:
-            value = x / math.sqrt(x.numel() / shape[0])
-        state[name] = value
-    return state
-
-
-@pytest.fixture(scope="module")
-def paper_model() -> torch.nn.Module:
-    from hodor.model import ModelParams, build_model
-    from hodor.model.checkpoint import load_model_weights
-
-    model = build_model(ModelParams(variant="paper")).eval()
-    load_model_weights(model, {"model": _official_state_dict(FIXTURE_DIR / "official_state_dict.tsv")})
-    return model
-
-
-def _run_pathB(model: torch.nn.Module, case: dict, key: str) -> torch.Tensor:
-    from hodor.infer.segmenter import VideoSegmenter
-
+def _run_pathB(case: dict, key: str) -> torch.Tensor:
+    """The official loop's inputs -> our labels [T, H, W] uint8 at the made-up original size."""
     p = case[key]
-    seg = VideoSegmenter(model, temporal_window=p["temporal_window"], device="cpu")
+    seg = VideoSegmenter(
+        paper_model_with_official_weights(), temporal_window=p["temporal_window"], device="cpu"
+    )
     seg.reset(key)
     for frame, objects in sorted(p["ref_masks"].items()):
         for obj_id, mask in objects:
             seg.add_object_mask(frame, obj_id, mask, at_input_size=True)
-    frames = case["frames"]
     results = seg.propagate_preprocessed(
-        frames, input_hw=tuple(p["resized_dims"]), orig_hw=tuple(p["orig_dims"])
+        case["frames"], input_hw=tuple(p["resized_dims"]), orig_hw=tuple(p["orig_dims"])
     )
     return torch.stack([torch.from_numpy(r.labels) for r in results])
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+@pytest.mark.parametrize("case_path", CASE_PATHS, ids=IDS)
 @pytest.mark.parametrize("key", ["pathB", "pathB_tw1"])
-def test_pathB_inference_loop_labels(case: Path, key: str, paper_model: torch.nn.Module) -> None:
-    data = _load(case)
-    ours = _run_pathB(paper_model, data, key)
-    ref = data[key]["labels"].to(torch.uint8)
+def test_pathB_inference_loop_labels(case_path: Path, key: str) -> None:
+    case = load_case(case_path)
+    ours = _run_pathB(case, key)
+    ref = case[key]["labels"].to(torch.uint8)
     assert ours.shape == ref.shape
     differ = (ours != ref).sum().item()
-    # Identical, or a handful of pixels at exact ties (reported by the assertion message).
+    print(f"{key} {case_path.stem}: {differ} of {ref.numel()} label pixels differ")
+    # Identical, or a handful of pixels at exact ties (the message gives the count).
     assert differ == 0, f"{differ} of {ref.numel()} label pixels differ from the official loop ({key})"

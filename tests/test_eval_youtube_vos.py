@@ -114,8 +114,9 @@ def test_cli_youtube_vos(tmp_path, capsys) -> None:
     _make(tmp_path, np.random.default_rng(4))
     out = tmp_path / "scores"
     argv = ["evaluate", "youtube-vos", "--root", str(tmp_path), "--results", str(tmp_path / "pred")]
-    assert hodor_main([*argv, "--output", str(out), "--quiet", "--workers", "1"]) == 0
-    assert "J-unseen" in capsys.readouterr().out
+    assert hodor_main([*argv, "--output", str(out), "--quiet", "--workers", "1", "--per-sequence"]) == 0
+    printed = capsys.readouterr().out
+    assert "J-unseen" in printed and "a1b2c3d4e5_3  dog" in printed
     header = (out / "global_results-valid.csv").read_text().splitlines()[0]
     assert header == "G,J-seen,F-seen,J-unseen,F-unseen"
     data = json.loads((out / "metrics.json").read_text())

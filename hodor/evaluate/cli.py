@@ -40,8 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ytvos.add_argument(
         "--gt",
         type=Path,
-        help="full ground-truth Annotations folder (default: ROOT/<split>_gt/Annotations if present, "
-        "else ROOT/<split>/Annotations)",
+        help="full ground-truth Annotations folder (default: ROOT/<split>_gt/Annotations; for a split "
+        "carved from the training set, ROOT/<split>/Annotations)",
     )
     ytvos.add_argument(
         "--train-meta", type=Path, help="meta.json defining seen categories (default ROOT/train)"
@@ -93,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
         )
         paths = outputs.write_youtube_vos_outputs(result, args.output)
         print(outputs.format_youtube_vos_table(result))
+        if args.per_sequence:
+            print(outputs.format_youtube_vos_objects(result))
     print(f"wrote {', '.join(str(p) for p in paths)}")
     print(f"Total time: {result.seconds:.2f} s")
     return 0

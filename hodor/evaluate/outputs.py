@@ -109,3 +109,16 @@ def format_youtube_vos_table(result: YouTubeVOSResult) -> str:
     )
     title = f" YouTube-VOS {result.split}: {seen} seen / {len(result.objects) - seen} unseen objects "
     return f"{title.center(len(header), '-')}\n{header}\n{values}"
+
+
+def format_youtube_vos_objects(result: YouTubeVOSResult) -> str:
+    """Per-object J / F (mean over the object's scored frames) as an aligned text table."""
+    names = [f"{o.video}_{o.object_id}" for o in result.objects]
+    width = max([len("Object")] + [len(n) for n in names])
+    lines = [f"{'Object'.ljust(width)}  {'category':<16} seen  frames  J-Mean  F-Mean"]
+    for name, o in zip(names, result.objects, strict=True):
+        seen = "yes" if o.seen else "no"
+        lines.append(
+            f"{name.ljust(width)}  {o.category:<16} {seen:<4}  {o.frames:>6}  {_fmt(o.j_mean):>6}  {_fmt(o.f_mean):>6}"
+        )
+    return "\n".join(lines)

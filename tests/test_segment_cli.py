@@ -90,7 +90,7 @@ def test_segment_mp4(tmp_path: Path, checkpoint: Path) -> None:
     ok, frame = capture.read()
     capture.release()
     assert ok and frame.shape == (H, W, 3)
-    assert (out / "preview.jpg").stat().st_size > 0
+    assert (out / "preview.png").stat().st_size > 0
     info = json.loads((out / "segment_summary.json").read_text())
     assert info["frames"] == T and info["object_ids"] == [1]
     # Rerun into our own output folder: replaced, not refused.

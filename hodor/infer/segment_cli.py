@@ -6,7 +6,7 @@ Writes, atomically as one folder:
 
     DIR/masks/<frame>.png      indexed PNG per frame (DAVIS palette), ids as in MASK
     DIR/overlay.mp4            the video with objects coloured and outlined (mp4v)
-    DIR/preview.jpg            four overlay frames side by side, to look at quickly
+    DIR/preview.png            four overlay frames side by side, to look at quickly
     DIR/segment_summary.json   frames, fps, settings, checkpoint
 """
 
@@ -79,7 +79,7 @@ def _preview(images: list[np.ndarray]) -> bytes:
     row = cv2.resize(
         row, (round(row.shape[1] * scale), round(row.shape[0] * scale)), interpolation=cv2.INTER_AREA
     )
-    ok, data = cv2.imencode(".jpg", row, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    ok, data = cv2.imencode(".png", row)
     return data.tobytes()
 
 
@@ -157,5 +157,5 @@ def _segment_into(tmp: Path, segmenter, source, frames: Iterator[np.ndarray]) ->
     if writer is None:
         raise InputError(f"{source.path}: no frame could be read")
     writer.release()
-    write_bytes(tmp / "preview.jpg", _preview(shown[:4]))
+    write_bytes(tmp / "preview.png", _preview(shown[:4]))
     return bar.n, seconds

@@ -5,7 +5,8 @@
 Writes the JSON (the stage's out) and links workspace/dataset_images/<folder> to the raw image folder (a
 relative symlink, not declared as an out: DVC would hash every image behind it, and davis_train and
 davis_val share one folder). Raw folders: --raw-root/<coco|DAVIS|youtube_vos>, or, without --raw-root,
-the keys data.coco_root / data.davis_root / data.youtube_vos_root of the params file.
+the keys data.coco_root / data.davis_root / data.youtube_vos_root of the params file (the whole `data`
+section is checked strictly, as hodor.data.params.DataParams).
 """
 
 from __future__ import annotations
@@ -14,20 +15,19 @@ import argparse
 import sys
 from pathlib import Path
 
-from hodor.config import ParamsError, read_yaml
+from hodor.config import load_section
 from hodor.data.convert import DATASETS, convert_to_workspace, dataset_root
+from hodor.data.params import DataParams
 from hodor.errors import InputError
-
-PARAMS_KEYS = {"coco": "coco_root", "davis": "davis_root", "youtube_vos": "youtube_vos_root"}
 
 
 def source_from_params(params: Path, name: str) -> Path:
-    """Raw folder of ``name`` from the ``data`` section (only the one key this stage needs)."""
-    data = read_yaml(params).get("data")
-    key = PARAMS_KEYS[DATASETS[name][0]]
-    if not isinstance(data, dict) or not isinstance(data.get(key), str):
-        raise ParamsError(f"{params}: missing key data.{key} (or pass --raw-root)")
-    return Path(data[key])
+    """Raw folder of ``name`` from the ``data`` section (data.coco_root / davis_root / youtube_vos_root)."""
+    data = load_section(DataParams, params, "data")
+    kind = DATASETS[name][0]
+    return Path(
+        {"coco": data.coco_root, "davis": data.davis_root, "youtube_vos": data.youtube_vos_root}[kind]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

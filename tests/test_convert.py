@@ -191,7 +191,9 @@ def test_stage_reads_raw_folders_from_params(tmp_path: Path, capsys: pytest.Capt
     spec.loader.exec_module(stage)
     raw = make_davis(tmp_path / "raw" / "DAVIS")
     params = tmp_path / "params.yaml"
-    params.write_text(f"data:\n  davis_root: {raw}\n  other_key: 1\n")
+    data = {"source": "real", "synthetic": {"seed": 0, "scale": "tiny"}, "coco_root": "none",
+            "davis_root": str(raw), "youtube_vos_root": "none"}  # fmt: skip
+    params.write_text(json.dumps({"data": data, "model": {"other": 1}}))  # JSON is YAML
     ws = tmp_path / "ws"
     assert (
         stage.main(["--params", str(params), "--name", "davis_val", "--workspace", str(ws), "--workers", "1"])
@@ -199,6 +201,6 @@ def test_stage_reads_raw_folders_from_params(tmp_path: Path, capsys: pytest.Capt
     )
     assert "convert@davis_val: 1 records, 4 frames, 3 objects" in capsys.readouterr().out
     assert (ws / "dataset_json_annotations" / "davis_val.json").is_file()
-    params.write_text("data:\n  davis_root: 3\n")
+    params.write_text(json.dumps({"data": {**data, "davis_root": 3}}))
     assert stage.main(["--params", str(params), "--name", "davis_val", "--workspace", str(ws)]) == 2
-    assert "missing key data.davis_root" in capsys.readouterr().err
+    assert "davis_root: expected a string" in capsys.readouterr().err

@@ -216,3 +216,5 @@ def test_checkpoint_that_does_not_match_the_config(tmp_path: Path) -> None:
     torch.save({"model": quick_model().state_dict()}, tmp_path / "bare.pth")
     with pytest.raises(InputError, match=r"bare.pth: .*does not fit the model"):
         load_model(tmp_path / "bare.pth", ModelParams(variant="quick", dim=128), "cpu")
+    with pytest.raises(InputError, match=r"bare.pth: records no model params; pass --params"):
+        load_model(tmp_path / "bare.pth", None, "cpu")

@@ -15,7 +15,7 @@ from hodor.errors import InputError
 from hodor.infer.dataset import InferSummary, file_provenance, infer_dataset
 from hodor.infer.params import InferParams
 from hodor.model import ModelParams, build_model
-from hodor.model.checkpoint import load_checkpoint_file, load_model_weights
+from hodor.model.checkpoint import is_official_state, load_checkpoint_file, load_model_weights
 
 
 def dataset_kind(dataset_name: str) -> str:
@@ -50,11 +50,11 @@ def load_model(
     data = load_checkpoint_file(checkpoint)
     recorded = _checkpoint_model_params(data, checkpoint)
     if model_params is None:
-        if recorded is None:
-            raise InputError(
-                f"{checkpoint}: records no model params (an official checkpoint?); pass --params"
-            )
-        model_params = recorded
+        state = data.get("model", {})
+        if recorded is None and not (isinstance(state, dict) and is_official_state(state)):
+            raise InputError(f"{checkpoint}: records no model params; pass --params with its model section")
+        # An official checkpoint (official parameter names, no record of ours) is the paper model.
+        model_params = recorded or ModelParams(variant="paper")
     elif recorded is not None and recorded.resolved() != model_params.resolved():
         theirs, ours = dataclasses.asdict(recorded.resolved()), dataclasses.asdict(model_params.resolved())
         diff = ", ".join(

@@ -25,7 +25,7 @@ PARAMS = {
     "temporal_window": 2,
     "min_image_dim": 64,
     "model": to_dict(ModelParams(variant="quick")),
-    "infer": {"max_dim_ratio": 2.0, "backbone_batch_size": 4, "amp": "off"},
+    "infer": {"max_dim_ratio": 2.0, "backbone_batch_size": 4, "amp": "none"},
 }
 
 
@@ -103,7 +103,7 @@ def test_params_loading(tmp_path: Path) -> None:
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(PARAMS))
     p = load_infer_params(path)
-    assert (p.temporal_window, p.min_image_dim, p.max_image_dim, p.amp) == (2, 64, 128, "off")
+    assert (p.temporal_window, p.min_image_dim, p.max_image_dim, p.amp) == (2, 64, 128, "none")
     path.write_text(yaml.safe_dump({**PARAMS, "infer": {**PARAMS["infer"], "temporal_window": 3}}))
     with pytest.raises(ParamsError, match="infer.temporal_window must be the top-level key"):
         load_infer_params(path)

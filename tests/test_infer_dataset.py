@@ -78,7 +78,7 @@ def write_dataset(root: Path, sequences: list[dict]) -> Path:
 
 
 def params(**kw) -> InferParams:
-    base = dict(temporal_window=3, min_image_dim=64, max_dim_ratio=2.0, backbone_batch_size=4, amp="off")
+    base = dict(temporal_window=3, min_image_dim=64, max_dim_ratio=2.0, backbone_batch_size=4, amp="none")
     return InferParams(**{**base, **kw})
 
 

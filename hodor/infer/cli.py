@@ -25,7 +25,7 @@ from hodor.infer.params import InferParams, load_infer_params
 
 # The official inference defaults (README command; static-image config's MAX/MIN ratio 864/448).
 PAPER_DEFAULTS = InferParams(
-    temporal_window=7, min_image_dim=512, max_dim_ratio=864 / 448, backbone_batch_size=16, amp="off"
+    temporal_window=7, min_image_dim=512, max_dim_ratio=864 / 448, backbone_batch_size=16, amp="none"
 )
 
 
@@ -39,7 +39,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-image-dim", type=int, help="short side of the network input")
     parser.add_argument("--max-dim-ratio", type=float, help="max image dim = round(min dim x ratio)")
     parser.add_argument("--backbone-batch-size", type=int, help="frames per backbone batch")
-    parser.add_argument("--amp", choices=["off", "bf16", "fp16"], help="autocast dtype for the network")
+    parser.add_argument("--amp", choices=["none", "bf16", "fp16"], help="autocast dtype for the network")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (auto: cuda if available)")
     parser.add_argument("--threads", type=int, help="torch CPU threads")
 

@@ -22,14 +22,14 @@ class InferParams:
     max_dim_ratio: MAX_DIM = round(min_image_dim x ratio); the official code takes the ratio from the
         checkpoint's config (static image 864/448, video 1200/576).
     backbone_batch_size: frames per backbone batch (official 16); bounds feature memory.
-    amp: autocast dtype for the network ("off" = fp32 as the official code; "bf16" works on CPU and GPU).
+    amp: autocast dtype for the network ("none" = fp32 as the official code; "bf16" works on CPU and GPU).
     """
 
     temporal_window: int
     min_image_dim: int
     max_dim_ratio: float
     backbone_batch_size: int
-    amp: Literal["off", "bf16", "fp16"]
+    amp: Literal["none", "bf16", "fp16"]
 
     def __post_init__(self) -> None:
         if self.temporal_window < 1:

@@ -32,7 +32,7 @@ from hodor.model.masks import encoder_masks_from_masks, encoder_masks_from_probs
 
 log = logging.getLogger(__name__)
 
-AMP_DTYPES: dict[str, torch.dtype | None] = {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+AMP_DTYPES: dict[str, torch.dtype | None] = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 MASK_STRIDE = 8  # the encoder's soft masks live at stride 8 (hodor-model.md §3)
 LOGIT_STRIDE = 4  # the decoder's logits live at stride 4
 

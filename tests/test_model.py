@@ -225,3 +225,34 @@ def test_bf16_autocast_on_cpu(quick: Hodor) -> None:
             low = run_once(quick, images, masks)
     assert low.shape == ref.shape and torch.isfinite(low).all()
     assert (low.float() - ref).abs().max() < 0.1 * ref.abs().max()
+
+
+QUICK_YAML = """
+model:
+  variant: quick
+  backbone: resnet18
+  dim: 64
+  encoder_layers: 2
+  decoder_layers: 2
+  heads: 8
+  num_bg: 9
+  encoder_ffn: 256
+  decoder_ffn: 64
+  dropout: 0.1
+  drop_path: 0.0
+  pos_enc_encoder: false
+  pos_enc_decoder: true
+  mask_scale_init: [32, 32, 16, 16, 8, 8, 4, 4]
+  max_objects: 16
+"""
+
+
+def test_params_yaml_section(tmp_path) -> None:
+    from hodor.config import load_section
+
+    path = tmp_path / "params.yaml"
+    path.write_text(QUICK_YAML)
+    assert load_section(ModelParams, path, "model") == MODEL_VARIANTS["quick"]
+    path.write_text(QUICK_YAML.replace("heads: 8", "heads: 3"))
+    with pytest.raises(ParamsError, match="params.yaml"):
+        load_section(ModelParams, path, "model")

@@ -113,9 +113,10 @@ def test_zero_and_vanishing_object(quick: Hodor) -> None:
     assert torch.isfinite(logits).all()
 
 
-def test_every_parameter_gets_a_gradient_and_so_do_masks_and_scales() -> None:
+@pytest.mark.parametrize("variant", ["quick", "paper"])
+def test_every_parameter_gets_a_gradient_and_so_do_masks_and_scales(variant: str) -> None:
     torch.manual_seed(4)
-    model = build_model(ModelParams(variant="quick", dropout=0.0)).train()
+    model = build_model(ModelParams(variant=variant, dropout=0.0)).train()
     images = torch.randn(2, 3, H, W)
     feats = model.extract_features(images)
     fg8, bg8 = encoder_masks_from_masks(boxes(2, 2), model.num_bg)

@@ -4,8 +4,8 @@
         --predictions outputs/video_dense/davis_val --output metrics/video_dense_davis_val.json \
         [--csv-dir metrics/video_dense_davis_val] [--raw-root data/raw]
 
-Reads params section ``evaluate`` and, without ``--raw-root``, the keys ``data.davis_root`` /
-``data.youtube_vos_root``. Writes the flat metrics JSON (DAVIS: J&F-Mean, J-Mean, J-Recall, J-Decay, F-Mean,
+Reads params section ``evaluate`` and, without ``--raw-root``, the section ``data`` (strictly, for
+``data.davis_root`` / ``data.youtube_vos_root``). Writes the flat metrics JSON (DAVIS: J&F-Mean, J-Mean, J-Recall, J-Decay, F-Mean,
 F-Recall, F-Decay; YouTube-VOS: G, J-seen, F-seen, J-unseen, F-unseen; plus fps/frames/seconds from
 ``<predictions>/inference_summary.json`` when present) and, with ``--csv-dir``, the official CSVs and
 the per-object ``metrics.json`` there.
@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 
 from hodor.atomic import write_json
-from hodor.config import ParamsError, load_section, read_yaml
+from hodor.config import load_section
+from hodor.data.params import DataParams
 from hodor.errors import InputError
 from hodor.evaluate.params import EvaluateParams
 from hodor.evaluate.pipeline import evaluate_dataset
@@ -28,13 +29,8 @@ def raw_roots(args: argparse.Namespace) -> tuple[Path, Path]:
     """(DAVIS root, YouTube-VOS root): under --raw-root, or data.davis_root / data.youtube_vos_root."""
     if args.raw_root is not None:
         return args.raw_root / "DAVIS", args.raw_root / "youtube_vos"
-    data = read_yaml(args.params).get("data")
-    keys = ("davis_root", "youtube_vos_root")
-    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in keys):
-        raise ParamsError(
-            f"{args.params}: missing keys data.davis_root / data.youtube_vos_root (or pass --raw-root)"
-        )
-    return Path(data["davis_root"]), Path(data["youtube_vos_root"])
+    data = load_section(DataParams, args.params, "data")  # strict, as every stage reading `data`
+    return Path(data.davis_root), Path(data.youtube_vos_root)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -132,7 +132,10 @@ def test_evaluate_stage_davis_and_youtube_vos(tmp_path, repo_root, capsys) -> No
     _make(raw / "youtube_vos", np.random.default_rng(7))
     write_json(raw / "results" / "inference_summary.json", {"fps": 12.5, "frames": 4, "seconds": 0.32})
     params = tmp_path / "params.yaml"
-    roots = f"data:\n  davis_root: {raw / 'DAVIS'}\n  youtube_vos_root: {raw / 'youtube_vos'}\n"
+    roots = (
+        "data:\n  source: synthetic\n  synthetic: {seed: 0, scale: tiny}\n  coco_root: unused\n"
+        f"  davis_root: {raw / 'DAVIS'}\n  youtube_vos_root: {raw / 'youtube_vos'}\n"
+    )
     params.write_text("evaluate:\n  workers: 1\n" + roots)
     out = tmp_path / "metrics" / "video_dense_davis_val.json"
     argv = ["--params", str(params), "--regime", "video_dense", "--dataset", "davis_val"]

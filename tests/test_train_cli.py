@@ -1,0 +1,64 @@
+"""`hodor train` and the pretrain / finetune stages: params sections, outputs, one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hodor.cli import main as hodor_main
+from hodor.config import to_dict
+from hodor.train.toydata import make_toy_workspace, toy_model_params, toy_train_params
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _params_file(path: Path, **pretrain_overrides) -> Path:
+    train = to_dict(toy_train_params(iterations=2, save_interval=1, keep_last=1))
+    data = {
+        "seed": 0,
+        "model": to_dict(toy_model_params()),
+        "pretrain": {**train, **pretrain_overrides},
+        "finetune": {"regimes": ["sparse", "dense"], "sparse": train, "dense": train},
+    }
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.mark.slow
+def test_pretrain_then_finetune_stages(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    ws = make_toy_workspace(tmp_path / "ws", images=4, videos=2)
+    params = _params_file(tmp_path / "params.yaml")
+    static = tmp_path / "ws/checkpoints/static_image"
+    argv = ["train", "--regime", "static", "--params", str(params), "--workspace", str(ws), "--out", str(static),
+            "--live", str(tmp_path / "dvclive/static_image"), "--no-progress"]  # fmt: skip
+    assert hodor_main(argv) == 0
+    assert "train static: 2 steps" in capsys.readouterr().out
+    assert sorted(p.name for p in static.glob("*.pth")) == ["000002.pth", "final.pth"]  # keep_last 1
+    assert (tmp_path / "dvclive/static_image/plots/metrics/train/loss.tsv").is_file()
+    assert not (tmp_path / "dvclive/static_image/dvc.yaml").exists()
+    proc = subprocess.run(
+        [sys.executable, "stages/finetune.py", "--params", str(params), "--regime", "dense",
+         "--init", str(static / "final.pth"), "--workspace", str(ws), "--out", str(tmp_path / "video_dense"),
+         "--live", str(tmp_path / "dvclive/video_dense"), "--no-progress"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "train dense: 2 steps" in proc.stdout
+    assert (tmp_path / "video_dense/final.pth").is_file()
+
+
+def test_stage_reports_bad_params_in_one_line(tmp_path: Path) -> None:
+    ws = make_toy_workspace(tmp_path / "ws", images=2, videos=1)
+    params = _params_file(tmp_path / "params.yaml", base_lr="fast")
+    proc = subprocess.run(
+        [sys.executable, "stages/pretrain.py", "--params", str(params), "--workspace", str(ws),
+         "--out", str(tmp_path / "out")],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "pretrain.base_lr" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()

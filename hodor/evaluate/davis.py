@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from hodor.data.palette import read_label_png
 from hodor.errors import InputError
 from hodor.evaluate.measures import Statistics, score_frame, statistics
 from hodor.evaluate.parallel import parallel_map
+from hodor.evaluate.png import read_label_map
 
 DAVIS_SUBSETS = ("train", "val", "test-dev", "test-challenge")
 TASKS = ("semi-supervised",)
@@ -91,7 +91,7 @@ def read_sequence_list(davis_root: Path, subset: str) -> list[str]:
 
 def _read_labels(path: Path, sequence: str, frame: str) -> np.ndarray:
     try:
-        return read_label_png(path)
+        return read_label_map(path)
     except InputError as err:
         raise InputError(f"sequence {sequence}, frame {frame}: {err}") from None
 

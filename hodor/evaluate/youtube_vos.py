@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from hodor.data.palette import read_label_png
 from hodor.errors import InputError
 from hodor.evaluate.measures import score_object, tolerance_radius
 from hodor.evaluate.parallel import parallel_map
+from hodor.evaluate.png import read_label_map
 
 GROUP_KEYS = ("J-seen", "F-seen", "J-unseen", "F-unseen")
 RELEASED_WITHOUT_GT = ("valid", "test")  # splits whose public Annotations are first-frame masks only
@@ -132,7 +132,7 @@ def split_objects(split_meta: Path) -> dict[str, list[VideoObject]]:
 
 def _read(path: Path, video: str, frame: str) -> np.ndarray:
     try:
-        return read_label_png(path)
+        return read_label_map(path)
     except InputError as err:
         raise InputError(f"video {video}, frame {frame}: {err}") from None
 

@@ -184,3 +184,24 @@ def test_stage_without_ground_truth_writes_nulls(tmp_path, repo_root) -> None:
         "J-unseen": None,
         "F-unseen": None,
     }
+
+
+def test_synthetic_workspace_with_ground_truth_as_predictions(tmp_path) -> None:
+    """The raw layouts the synth helper writes (real DAVIS / YouTube-VOS 2019 formats) score perfectly."""
+    from hodor.data.synthetic import synthesize
+    from hodor.evaluate.davis import evaluate_davis
+    from hodor.evaluate.youtube_vos import youtube_vos_gt
+
+    raw = tmp_path / "raw"
+    synthesize(raw, seed=0, scale="tiny")
+    davis = evaluate_davis(
+        raw / "DAVIS", raw / "DAVIS" / "Annotations" / "480p", "val", workers=1, progress=False
+    )
+    assert davis.global_metrics["J&F-Mean"] == 1.0 and davis.objects
+    yv = raw / "youtube_vos"
+    result = evaluate_youtube_vos(
+        youtube_vos_gt(yv, "valid"), yv / "valid" / "meta.json", yv / "train" / "meta.json", yv / "valid_gt",
+        workers=1, progress=False,
+    )  # fmt: skip
+    assert result.metrics["G"] == 1.0 and any(o.seen for o in result.objects)
+    assert any(not o.seen for o in result.objects)

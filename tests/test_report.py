@@ -76,7 +76,7 @@ def test_report_with_ablation_and_stale_plots_removed(tmp_path, metrics) -> None
     (plots / "old.png").write_bytes(b"stale")
     ablation = tmp_path / "ablation.csv"
     ablation.write_text(
-        "Experiment,temporal_window,metrics/video_dense_davis_val.json:J&F-Mean\nworkspace,3,0.61\nexp-a,7,0.64\nexp-b,1,\n"
+        "Experiment,temporal_window,metrics/video_dense_davis_val.json:J&F-Mean\nworkspace,3,0.61\nmain,3,0.61\nexp-a,7,0.64\nexp-b,1,\n"
     )
     windows, series = read_ablation(ablation)
     assert windows == [3.0, 7.0, 1.0] and series["metrics/video_dense_davis_val.json:J&F-Mean"][:2] == [

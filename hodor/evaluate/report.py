@@ -111,21 +111,29 @@ def read_ablation(path: Path) -> tuple[list[float], dict[str, list[float]]]:
     jf_cols = [c for c in rows[0] if "J&F" in c]
     if window_col is None or not jf_cols:
         raise InputError(f"{path}: needs a temporal_window column and at least one J&F column")
-    windows, series = [], {c: [] for c in jf_cols}
+    windows, series, seen = [], {c: [] for c in jf_cols}, set()
     for row in rows:
         try:
             window = float(row[window_col])
         except (TypeError, ValueError):
             continue
+        values = tuple(_number(row.get(c)) for c in jf_cols)
+        if (window, *map(str, values)) in seen:
+            continue  # `dvc exp show` lists the workspace and the experiment it equals: keep one
+        seen.add((window, *map(str, values)))
         windows.append(window)
-        for c in jf_cols:
-            try:
-                series[c].append(float(row[c]))
-            except (TypeError, ValueError):
-                series[c].append(math.nan)
+        for c, value in zip(jf_cols, values, strict=True):
+            series[c].append(value)
     if not windows:
         raise InputError(f"{path}: no row has a numeric temporal_window")
     return windows, series
+
+
+def _number(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def _pct(value: float | None) -> str:

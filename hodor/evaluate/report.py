@@ -126,7 +126,15 @@ def read_ablation(path: Path) -> tuple[list[float], dict[str, list[float]]]:
             series[c].append(value)
     if not windows:
         raise InputError(f"{path}: no row has a numeric temporal_window")
-    return windows, series
+    order = sorted(range(len(windows)), key=windows.__getitem__)
+    return [windows[i] for i in order], {_label(c): [v[i] for i in order] for c, v in series.items()}
+
+
+def _label(column: str) -> str:
+    """``metrics/video_dense_davis_val.json:J&F-Mean`` (dvc exp show) -> ``video_dense_davis_val``."""
+    if ":" not in column:
+        return column
+    return Path(column.split(":", 1)[0]).name.removesuffix(".json")
 
 
 def _number(value) -> float:

@@ -6,7 +6,7 @@
 
 Reads params section ``evaluate`` and, without ``--raw-root``, the section ``data`` (strictly, for
 ``data.davis_root`` / ``data.youtube_vos_root``). Writes the flat metrics JSON (DAVIS: J&F-Mean, J-Mean, J-Recall, J-Decay, F-Mean,
-F-Recall, F-Decay; YouTube-VOS: G, J-seen, F-seen, J-unseen, F-unseen; plus fps/frames/seconds from
+F-Recall, F-Decay; YouTube-VOS: G, J-seen, F-seen, J-unseen, F-unseen; plus fps from
 ``<predictions>/inference_summary.json`` when present) and, with ``--csv-dir``, the official CSVs and
 the per-object ``metrics.json`` there.
 """

@@ -143,7 +143,7 @@ def test_evaluate_stage_davis_and_youtube_vos(tmp_path, repo_root, capsys) -> No
     assert stage.main([*argv, "--output", str(out)]) == 0
     metrics = json.loads(out.read_text())
     assert list(metrics)[:7] == ["J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay"]
-    assert list(metrics)[7:] == ["fps", "frames", "seconds"]
+    assert list(metrics)[7:] == ["fps"]
     assert metrics["fps"] == 12.5 and (tmp_path / "csv" / "per-sequence_results-val.csv").is_file()
     assert "evaluate@video_dense-davis_val: J&F-Mean" in capsys.readouterr().out
     out = tmp_path / "metrics" / "video_dense_youtube_vos_2019_val.json"

@@ -25,7 +25,8 @@ INFERENCE_SUMMARY = "inference_summary.json"
 
 
 def inference_speed(predictions: Path) -> dict[str, float]:
-    """``fps`` (and frames, seconds) from the inference stage's summary, if it wrote one."""
+    """``{"fps": ...}`` from the inference stage's summary if it wrote one (frames / seconds of loading and
+    forward passes); only fps, so that ``dvc exp show`` gets one column per figure worth comparing."""
     path = predictions / INFERENCE_SUMMARY
     if not path.is_file():
         return {}
@@ -33,9 +34,8 @@ def inference_speed(predictions: Path) -> dict[str, float]:
         summary = json.loads(path.read_text())
     except json.JSONDecodeError as err:
         raise InputError(f"{path}: not valid JSON ({err})") from None
-    return {
-        k: float(summary[k]) for k in ("fps", "frames", "seconds") if isinstance(summary.get(k), (int, float))
-    }
+    fps = summary.get("fps") if isinstance(summary, dict) else None
+    return {"fps": float(fps)} if isinstance(fps, (int, float)) and not isinstance(fps, bool) else {}
 
 
 def evaluate_dataset(

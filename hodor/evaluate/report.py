@@ -231,9 +231,7 @@ def build_report(inputs: ReportInputs, out_md: Path, plots_dir: Path) -> Path:
 
 def _unscored(flat: dict | None) -> bool:
     """True for a metrics file whose scores are all null (a split without ground truth)."""
-    return flat is not None and all(
-        v is None for k, v in flat.items() if k not in ("fps", "frames", "seconds")
-    )
+    return flat is not None and all(v is None for k, v in flat.items() if k != "fps")
 
 
 def _ablation_table(windows: list[float], series: dict[str, list[float]]) -> str:

@@ -6,7 +6,7 @@
 Each profile runs in its own subprocess (so the peak RSS is its own) on a toy workspace (coloured
 shapes, ``hodor.train.toydata``) with images of the profile's source size: quick ~240x320 (the
 synthetic COCO size), paper 480x640 (COCO's typical size, resized to the official 300,000-pixel budget).
-CPU runs of the paper profile use reduced iterations and a global batch of 2 (1 sample per forward);
+CPU runs of the paper profile use reduced iterations and a global batch of 1 (one 3-frame sample);
 on a GPU the paper profile runs with the official batch (8 = 4 x 2 with accumulation) and AMP.
 """
 
@@ -44,7 +44,7 @@ def run_profile(profile: str, steps: int, device: str, amp: str, threads: int) -
     else:
         params, model_params = PAPER_STATIC, ModelParams(variant="paper")
         if not gpu:
-            params = dataclasses.replace(params, batch_size=2, samples_per_forward=1)
+            params = dataclasses.replace(params, batch_size=1, samples_per_forward=1)
     params = dataclasses.replace(params, iterations=steps + 1, amp=amp, save_interval=10**6, num_workers=0)
     with tempfile.TemporaryDirectory() as tmp:
         ws = make_toy_workspace(Path(tmp) / "ws", images=8, videos=1, size=PROFILES[profile][1])

@@ -85,18 +85,27 @@ def fps_table(frames: int, device: str) -> dict[str, float]:
     return results
 
 
+def peak_rss_mib() -> float:
+    """Peak RSS of this process image (VmHWM; ru_maxrss would include the parent's peak across exec)."""
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def rss_child(n: int) -> None:
     """Segment n frames in this fresh process; print the peak RSS in MiB before and after segmenting."""
     torch.manual_seed(0)
     model = build_model(ModelParams(variant="quick")).eval()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # torch + model: the baseline
+    before = peak_rss_mib()  # torch + model: the baseline
     _, hw, min_dim, max_dim = SETTINGS["quick@160"]
     seg = VideoSegmenter(model, temporal_window=7, device="cpu", min_image_dim=min_dim, max_image_dim=max_dim)
     seg.reset("rss")
     seg.add_mask(0, first_mask(hw))
     for _ in seg.propagate(video(n, hw)):
         pass
-    print(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(before, peak_rss_mib())
 
 
 def main() -> None:

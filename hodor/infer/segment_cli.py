@@ -55,6 +55,8 @@ def read_first_mask(path: Path) -> np.ndarray:
 
 
 def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is a file; --out must be a folder")
     if out.exists() and any(out.iterdir()) and not (out / SUMMARY).exists():
         raise InputError(
             f"{out}: exists and is not an earlier `hodor segment` output; pick an empty or new folder"
@@ -80,6 +82,8 @@ def _preview(images: list[np.ndarray]) -> bytes:
         row, (round(row.shape[1] * scale), round(row.shape[0] * scale)), interpolation=cv2.INTER_AREA
     )
     ok, data = cv2.imencode(".png", row)
+    if not ok:
+        raise RuntimeError("OpenCV could not encode the preview PNG")
     return data.tobytes()
 
 

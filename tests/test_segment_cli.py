@@ -149,3 +149,14 @@ def test_segment_errors(tmp_path: Path, checkpoint: Path, capsys) -> None:
         segment(str(folder), str(mask), "--out", str(tmp_path / "mine"), "--checkpoint", str(checkpoint)) == 2
     )
     assert "is not an earlier `hodor segment` output" in capsys.readouterr().err
+
+
+def test_demo_clip(tmp_path: Path) -> None:
+    from hodor.infer.demo_clip import FRAMES, OUT_HW, make_clip
+
+    video, mask = make_clip(tmp_path / "demo", "coffee")
+    labels = np.array(Image.open(mask))
+    assert labels.shape == OUT_HW and set(np.unique(labels)) == {0, 1} and 0.2 < labels.mean() < 0.9
+    capture = cv2.VideoCapture(str(video))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == FRAMES
+    capture.release()

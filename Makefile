@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 export DVC_NO_ANALYTICS := 1
+# Stages run `python`: the project's virtual environment must come first on PATH.
+export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: setup repro test lint bench clean-venv
 

@@ -1,8 +1,11 @@
-"""Shared pytest setup: keep torch to the machine's two cores and make runs deterministic."""
+"""Shared pytest setup: one torch thread per test process.
+
+Several tests start subprocesses (torchrun ranks, DVC stages); one intra-op thread each keeps them from
+oversubscribing the two cores, and keeps timings steady on a loaded machine.
+"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -16,7 +19,7 @@ def _torch_threads() -> None:
         import torch
     except ImportError:  # pragma: no cover - torch is a hard dependency
         return
-    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    torch.set_num_threads(1)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,16 @@ def test_failed_write_keeps_old_file_and_leaves_no_temp(tmp_path: Path) -> None:
         raise RuntimeError("killed")
     assert target.read_text() == '{"a": 1}\n'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
+
+
+def test_outputs_get_the_usual_permissions(tmp_path: Path) -> None:
+    write_text(tmp_path / "f.txt", "x")
+    with atomic_directory(tmp_path / "d") as tmp:
+        write_text(tmp / "g.txt", "y")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "f.txt").stat().st_mode & 0o777 == 0o666 & ~umask
+    assert (tmp_path / "d").stat().st_mode & 0o777 == 0o777 & ~umask
 
 
 def test_atomic_directory_replaces_only_when_complete(tmp_path: Path) -> None:

@@ -136,3 +136,12 @@ def test_resume_from_another_config_is_refused(tmp_path: Path) -> None:
               resume=True, progress=False)  # fmt: skip
     with pytest.raises(InputError, match="seed"):
         ckpt.check_compatible(out / "000002.pth", saved, {**saved["hodor"], "seed": 1})
+
+
+@pytest.mark.parametrize("amp", ["bf16"])
+def test_autocast_training_runs_on_cpu(tmp_path: Path, amp: str) -> None:
+    ws = make_toy_workspace(tmp_path, images=4, videos=1)
+    params = toy_train_params(iterations=2, amp=amp)
+    summary = train("static", model_params=toy_model_params(), params=params, seed=0, workspace=ws,
+                    out_dir=tmp_path / "out", progress=False)  # fmt: skip
+    assert summary.steps == 2 and np.isfinite(summary.last_loss)

@@ -132,7 +132,9 @@ def video_samples(
                 f"videos with > {params.num_other_frames} frames and an object of area >= "
                 f"{params.min_ref_mask_area} px, box sides >= {params.min_ref_mask_dim} px)"
             )
-        for (item, ref, objects, frames), k in _binned_draws(rng, pools, wanted, params.num_instances):
+        for (item, ref, objects, frames), k in _binned_draws(rng, pools, wanted, params.num_instances)[
+            :wanted
+        ]:
             seq = dataset.sequences[item]
             if dense:  # positions in the annotated-frame list, forward only, sorted
                 pos = frames.index(ref)

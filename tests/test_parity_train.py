@@ -47,3 +47,31 @@ def test_training_forward_matches_official(case_path: Path, iteration: int) -> N
     torch.testing.assert_close(dice, official["dice"], rtol=1e-5, atol=0)
     torch.testing.assert_close(ce, official["ce"], rtol=1e-5, atol=0)
     torch.testing.assert_close(dice + ce, official["loss"], rtol=1e-5, atol=0)
+
+
+def test_checkpoint_of_paper_variant_has_the_official_layout() -> None:
+    """``final.pth`` of a paper-variant run: the official keys (and key order) with the same tensors."""
+    from parity_utils import official_state_dict
+
+    from hodor.train.cycles import TrainingModel
+    from hodor.train.distributed import DistContext
+    from hodor.train.loop import Trainer
+    from hodor.train.optim import build_optimizer
+    from hodor.train.params import PAPER_STATIC
+    from hodor.train.run import _meta, _payload
+
+    model = paper_model_with_official_weights()
+    optimizer, scheduler = build_optimizer(model, PAPER_STATIC)
+    scaler = torch.amp.GradScaler("cpu", enabled=False)
+    trainer = Trainer(
+        TrainingModel(model), optimizer, scheduler, scaler, DistContext(), seed=0, accumulation=4
+    )
+    meta = _meta("static", model.params, PAPER_STATIC, 0)
+    payload = _payload(trainer, meta, official_keys=True)
+    official = official_state_dict()
+    assert list(payload["model"]) == list(official)
+    for name, value in official.items():
+        assert torch.equal(payload["model"][name], value), name
+    assert payload["hodor"]["key_layout"] == "official" and payload["iterations"] == 0
+    (opt_state, (sched_state,)), = payload["optimizers_and_lr_schedulers"]  # fmt: skip
+    assert sched_state["last_epoch"] == 0 and opt_state["param_groups"][0]["weight_decay"] == 0.01

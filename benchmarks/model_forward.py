@@ -3,10 +3,12 @@
 One "frame" is what the streaming inference does per frame: backbone + FPN on the frame, decode it with a
 history of T descriptors for I objects, re-encode its descriptors from soft masks. Configurations
 (variant x size x precision x attention kind) each run in a fresh process so that the CPU peak memory
-(``ru_maxrss``) belongs to that configuration alone; on CUDA the peak is ``max_memory_allocated``.
+(``ru_maxrss`` growth over the built model) belongs to that configuration alone; on CUDA the peak is
+``max_memory_allocated``. "cpu s" is the process CPU time per frame (all threads): on a shared machine it
+moves less with other people's load than the wall-clock time.
 "Naive" replaces the encoder's fused soft-masked attention (``F.scaled_dot_product_attention`` with an
 additive float mask) by an explicit softmax of the masked logits; a micro-benchmark of that attention alone
-(forward + backward, at the stride-8 size of the frame) is printed too.
+(forward + backward, at the stride-8 size of the frame; best of the reps) is printed too.
 
     python benchmarks/model_forward.py --threads 2 --reps 3            # CPU, fp32 and bf16 autocast
     python benchmarks/model_forward.py --device cuda --dtypes fp32 fp16 bf16
@@ -70,11 +72,12 @@ def run_config(cfg: dict) -> dict:
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     _frame_step(model, image, fg_hist, bg_hist, amp, device)  # warm-up
-    times = []
+    times, cpu_times = [], []
     for _ in range(cfg["reps"]):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         _frame_step(model, image, fg_hist, bg_hist, amp, device)
         times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu_start)
     if device == "cuda":
         peak = torch.cuda.max_memory_allocated() / 2**20
     else:
@@ -84,6 +87,7 @@ def run_config(cfg: dict) -> dict:
         **cfg,
         "median_s": statistics.median(times),
         "min_s": min(times),
+        "cpu_s": statistics.median(cpu_times),
         "peak_mib": peak,
         "params": params,
     }
@@ -107,7 +111,7 @@ def attention_micro(device: str, size: tuple[int, int], reps: int, threads: int)
             _sync(device)
             if i:
                 times.append(time.perf_counter() - start)
-        out[kind] = statistics.median(times)
+        out[kind] = min(times)  # min: the least disturbed run on a shared machine
     return out
 
 
@@ -133,15 +137,14 @@ def main() -> None:
     print(
         f"device {args.device}, torch threads {args.threads}, {args.reps} reps, I={args.objects}, T={args.history}"
     )
-    print(
-        f"{'variant':7} {'size':8} {'dtype':5} {'attention':9} {'median s':>9} {'min s':>7} {'peak MiB':>9} params"
-    )
+    print(f"{'variant':7} {'size':8} {'dtype':5} {'attention':9} {'median s':>9} {'min s':>7} {'cpu s':>7} "
+          f"{'peak MiB':>9} params")  # fmt: skip
     for cfg in configs:
         with ctx.Pool(1) as pool:  # fresh process: its peak RSS is this configuration's
             r = pool.apply(run_config, (cfg,))
         results.append(r)
         print(f"{r['variant']:7} {r['size']:8} {r['dtype']:5} {r['attention']:9} {r['median_s']:9.3f} "
-              f"{r['min_s']:7.3f} {r['peak_mib']:9.0f} {r['params']:,}", flush=True)  # fmt: skip
+              f"{r['min_s']:7.3f} {r['cpu_s']:7.3f} {r['peak_mib']:9.0f} {r['params']:,}", flush=True)  # fmt: skip
     micro = {s: attention_micro(args.device, SIZES[s], args.reps, args.threads) for s in args.sizes}
     for s, m in micro.items():
         print(f"soft-masked attention alone at {s} (fwd+bwd): fused {m['fused'] * 1e3:.2f} ms, "

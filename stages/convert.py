@@ -6,7 +6,8 @@ Writes the JSON (the stage's out) and links workspace/dataset_images/<folder> to
 relative symlink, not declared as an out: DVC would hash every image behind it, and davis_train and
 davis_val share one folder). Raw folders: --raw-root/<coco|DAVIS|youtube_vos>, or, without --raw-root,
 the keys data.coco_root / data.davis_root / data.youtube_vos_root of the params file (the whole `data`
-section is checked strictly, as hodor.data.params.DataParams).
+section is checked strictly, as hodor.data.params.DataParams). With params ``official.json_dir`` set (the
+official workspace zip), the official JSON is validated and placed instead of converting.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from hodor.config import load_section
 from hodor.data.convert import DATASETS, convert_to_workspace, dataset_root
 from hodor.data.params import DataParams
 from hodor.errors import InputError
+from hodor.official_workspace import OfficialParams, import_json
 
 
 def source_from_params(params: Path, name: str) -> Path:
@@ -44,6 +46,14 @@ def main(argv: list[str] | None = None) -> int:
             if args.raw_root
             else source_from_params(args.params, args.name)
         )
+        # --raw-root runs without a params file (tests, one-off conversions); the pipeline passes params.
+        official = None if args.raw_root else load_section(OfficialParams, args.params, "official")
+        if official is not None and official.json_dir is not None:
+            out = import_json(args.name, Path(official.json_dir), source, args.workspace)
+            print(
+                f"convert@{args.name}: imported {Path(official.json_dir) / out.name} -> {out} (official.json_dir)"
+            )
+            return 0
         summary = convert_to_workspace(args.name, source, args.workspace, workers=args.workers)
     except InputError as err:
         print(f"convert@{args.name}: error: {err}", file=sys.stderr)

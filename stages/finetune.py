@@ -15,7 +15,7 @@ import argparse
 import sys
 
 from hodor.errors import InputError
-from hodor.train.cli import add_arguments, run_from_args
+from hodor.train.cli import add_arguments, import_official, run_from_args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.init is None and not args.resume:
         parser.error("--init is required (the pretrain final.pth or an official checkpoint)")
     try:
-        run_from_args(args, args.regime)
+        if not import_official(args, args.regime):
+            run_from_args(args, args.regime)
     except InputError as err:
         print(f"finetune@{args.regime}: error: {err}", file=sys.stderr)
         return 2

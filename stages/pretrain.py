@@ -14,7 +14,7 @@ import argparse
 import sys
 
 from hodor.errors import InputError
-from hodor.train.cli import add_arguments, run_from_args
+from hodor.train.cli import add_arguments, import_official, run_from_args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,7 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     add_arguments(parser, regime="static")
     args = parser.parse_args(argv)
     try:
-        run_from_args(args, "static")
+        if not import_official(args, "static"):
+            run_from_args(args, "static")
     except InputError as err:
         print(f"pretrain: error: {err}", file=sys.stderr)
         return 2

@@ -193,7 +193,8 @@ def test_stage_reads_raw_folders_from_params(tmp_path: Path, capsys: pytest.Capt
     params = tmp_path / "params.yaml"
     data = {"source": "real", "synthetic": {"seed": 0, "scale": "tiny"}, "coco_root": "none",
             "davis_root": str(raw), "youtube_vos_root": "none"}  # fmt: skip
-    params.write_text(json.dumps({"data": data, "model": {"other": 1}}))  # JSON is YAML
+    official = {"json_dir": None, "static_image": None, "video_sparse": None, "video_dense": None}
+    params.write_text(json.dumps({"data": data, "official": official, "model": {"other": 1}}))  # JSON is YAML
     ws = tmp_path / "ws"
     assert (
         stage.main(["--params", str(params), "--name", "davis_val", "--workspace", str(ws), "--workers", "1"])
@@ -201,6 +202,6 @@ def test_stage_reads_raw_folders_from_params(tmp_path: Path, capsys: pytest.Capt
     )
     assert "convert@davis_val: 1 records, 4 frames, 3 objects" in capsys.readouterr().out
     assert (ws / "dataset_json_annotations" / "davis_val.json").is_file()
-    params.write_text(json.dumps({"data": {**data, "davis_root": 3}}))
+    params.write_text(json.dumps({"data": {**data, "davis_root": 3}, "official": official}))
     assert stage.main(["--params", str(params), "--name", "davis_val", "--workspace", str(ws)]) == 2
     assert "davis_root: expected a string" in capsys.readouterr().err

@@ -23,6 +23,7 @@ def _params_file(path: Path, **pretrain_overrides) -> Path:
         "model": to_dict(toy_model_params()),
         "pretrain": {**train, **pretrain_overrides},
         "finetune": {"regimes": ["sparse", "dense"], "sparse": train, "dense": train},
+        "official": {"json_dir": None, "static_image": None, "video_sparse": None, "video_dense": None},
     }
     path.write_text(yaml.safe_dump(data))
     return path
@@ -49,6 +50,20 @@ def test_pretrain_then_finetune_stages(tmp_path: Path, capsys: pytest.CaptureFix
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "train dense: 2 steps" in proc.stdout
     assert (tmp_path / "video_dense/final.pth").is_file()
+
+    # official.static_image (the official workspace zip): checked against the model, placed, not trained.
+    data = yaml.safe_load(params.read_text())
+    data["official"]["static_image"] = str(static / "final.pth")
+    params.write_text(yaml.safe_dump(data))
+    imported = tmp_path / "imported"
+    proc = subprocess.run(
+        [sys.executable, "stages/pretrain.py", "--params", str(params), "--workspace", str(ws),
+         "--out", str(imported), "--live", str(tmp_path / "dvclive/imported"), "--no-progress"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0 and "no training" in proc.stdout, proc.stderr[-2000:]
+    assert (imported / "final.pth").read_bytes() == (static / "final.pth").read_bytes()
+    assert "imported_from" in (tmp_path / "dvclive/imported/metrics.json").read_text()
 
 
 def test_stage_reports_bad_params_in_one_line(tmp_path: Path) -> None:

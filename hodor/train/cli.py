@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from hodor.config import ParamsError, load_section, read_yaml
-from hodor.model import ModelParams
+from hodor.model import ModelParams, build_model
 from hodor.train.distributed import context_from_env
 from hodor.train.params import REGIME_DIRS, REGIMES, FinetuneParams, TrainParams
 from hodor.train.run import TrainSummary, train
@@ -67,6 +67,23 @@ def run_from_args(args: argparse.Namespace, regime: str) -> TrainSummary:
     if ctx.is_main:
         print(summary.line())
     return summary
+
+
+def import_official(args: argparse.Namespace, regime: str) -> bool:
+    """For the stages: when params ``official.<regime dir>`` names a checkpoint (the official workspace
+    zip), check it against the ``model`` section and place it as ``final.pth`` instead of training."""
+    from hodor.official_workspace import OfficialParams, import_checkpoint, write_imported_metrics
+
+    source = load_section(OfficialParams, args.params, "official").checkpoint_for(REGIME_DIRS[regime])
+    if source is None:
+        return False
+    out = args.out or args.workspace / "checkpoints" / REGIME_DIRS[regime]
+    model = build_model(load_section(ModelParams, args.params, "model"))
+    final = import_checkpoint(source, out, model)
+    if args.live is not None:
+        write_imported_metrics(args.live, source)
+    print(f"{regime}: imported {source} -> {final} (params official.{REGIME_DIRS[regime]}); no training")
+    return True
 
 
 def run(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ threads 2, I=3, T=7, median of 3 (s/frame; fused | naive attention):
 paper 480x864 fp32 2.58 | 2.61, bf16 2.04 | 2.04; paper 160x288 fp32 0.31 | 0.33, bf16 0.23 | 0.24;
 quick 480x864 fp32 0.38 | 0.37, bf16 0.30 | 0.30; quick 160x288 fp32 0.054 | 0.053, bf16 0.053 | 0.051.
 Peak RSS growth: paper 480x864 ~340 MiB fp32 / ~260 MiB bf16. Attention alone (fwd+bwd, 12 x 6480):
-fused 32 ms, naive 30 ms -- on CPU the fused path gains nothing (the encoder is ~1% of a frame). With other
+fused 32 ms, naive 30 ms -- on CPU the fused path gains nothing (the encoder is ~4% of a frame). With other
 2-thread jobs running, OpenMP threads spin and times swing 3-5x: trust only a quiet run.
 """
 

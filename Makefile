@@ -26,8 +26,11 @@ repro: setup
 	  (git add -A && git -c user.name=hodor -c user.email=hodor@localhost commit --quiet -m "initial commit")
 	$(BIN)/dvc repro
 
+# Lint and format check first (cheap), then the whole suite, slow end-to-end tests included.
 # pytest's exit code 5 ("no tests collected") is a failure here, never a silent pass.
 test: setup
+	$(BIN)/ruff check hodor stages tests benchmarks
+	$(BIN)/ruff format --check hodor stages tests benchmarks
 	$(BIN)/python -m pytest; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 

@@ -49,6 +49,10 @@ def _live(tmp_path):
     tsv = tmp_path / "dvclive" / "static_image" / "plots" / "metrics" / "train" / "loss.tsv"
     tsv.parent.mkdir(parents=True)
     tsv.write_text("timestamp\tstep\tloss\n1\t0\t2.0\n2\t1\t1.5\n3\t2\t1.1\n4\t3")  # truncated last line
+    # What hodor.train's dvclive hook writes (dvclive 3 without timestamps): step and value only.
+    sparse = tmp_path / "dvclive" / "video_sparse" / "plots" / "metrics" / "train" / "loss.tsv"
+    sparse.parent.mkdir(parents=True)
+    sparse.write_text("step\tloss\n5\t1.75\n10\t1.29\n")
     return tmp_path / "dvclive"
 
 
@@ -65,7 +69,7 @@ def test_report_tables_plots_and_notes(tmp_path, metrics) -> None:
     assert "Temporal-window ablation: skipped" in text
     assert "Training curves of video_dense: no dvclive metrics" in text
     pngs = sorted(p.name for p in (tmp_path / "plots").iterdir())
-    assert pngs == ["davis_per_sequence.png", "training_static_image.png"]
+    assert pngs == ["davis_per_sequence.png", "training_static_image.png", "training_video_sparse.png"]
     assert "![DAVIS 2017 val: J&F per sequence](../plots/davis_per_sequence.png)" in text
     assert (tmp_path / "plots" / "davis_per_sequence.png").read_bytes()[:4] == b"\x89PNG"
 

@@ -24,12 +24,13 @@ def _save(fig, path: Path) -> Path:
 
 
 def read_dvclive_tsv(path: Path) -> tuple[list[float], list[float]]:
-    """(steps, values) of one dvclive metric file (``timestamp<TAB>step<TAB><name>`` with a header)."""
+    """(steps, values) of one dvclive metric file: a header, then ``[timestamp<TAB>]step<TAB><value>`` rows
+    (dvclive 3 writes the timestamp column only when asked to)."""
     steps, values = [], []
     with open(path, newline="") as f:
         reader = csv.reader(f, delimiter="\t")
         header = next(reader, None)
-        if not header or "step" not in header or len(header) < 3:
+        if not header or "step" not in header or len(header) < 2 or header[-1] == "step":
             return [], []
         step_col = header.index("step")
         value_col = len(header) - 1

@@ -1,11 +1,18 @@
-"""Parity with the official HODOR model code, pathA: features, descriptors, decoder logits, soft masks.
+"""Parity with the official HODOR code on every ``case_*.pt`` of the fixture directory.
 
-Weights: the fixture README's rule on the official names, loaded through ``hodor.model.checkpoint``'s key
-mapping into our paper variant. Every pathA tensor of every ``case_*.pt`` must match to
-``1e-4 * max(1, max|official|)`` (fp32, CPU). Max abs diffs measured on case_192x320 (torch 2.14.1, CPU,
-2 threads; bounds ~3e-4 to 4.5e-4): fmaps 0 / 0 / 0 / 1.9e-6 (strides 4/8/16/32), initial descriptors
-<= 6.0e-7, encoder outputs <= 1.7e-6, dec1_logits 5.1e-6, dec2_logits (T=2, one missing) 4.7e-6, stride-8
-probabilities and encoder masks 0. (With 1 thread: fmaps <= 2.9e-6, dec1_logits 5.6e-6.)
+The fixture directory is ``$HODOR_PARITY_FIXTURE`` (default ``<repo>/../shared/fixtures/hodor-parity``); its
+README says what each case holds. Weights: the README's rule on the official names, loaded through
+``hodor.model.checkpoint``'s key mapping into our paper variant (tests/parity_utils.py).
+
+* pathA (model): features, descriptors, decoder logits (T=1 and T=2 with a missing descriptor), soft masks,
+  to ``1e-4 * max(1, max|official|)`` (fp32, CPU). Max abs diffs measured on case_192x320 (torch 2.14.1,
+  CPU, 2 threads; bounds ~3e-4 to 4.5e-4): fmaps 0 / 0 / 0 / 1.9e-6 (strides 4/8/16/32), initial
+  descriptors <= 6.0e-7, encoder outputs <= 1.7e-6, dec1_logits 5.1e-6, dec2_logits 4.7e-6, stride-8
+  probabilities and encoder masks 0. (With 1 thread: fmaps <= 2.9e-6, dec1_logits 5.6e-6.)
+* pathB / pathB_tw1 (inference loop, temporal windows 7 and 1, a late object): labels identical.
+* pathC (training forward over all cycles): per-prediction ground truth, frame order, dice and CE to
+  relative 1e-5.
+* pathD (resize, normalisation, padding): tensors to 1e-4, the resized reference mask identical.
 """
 
 from __future__ import annotations
@@ -24,11 +31,16 @@ from parity_utils import (
     requires_fixture,
 )
 
+from hodor.data.image_ops import pad_to_multiple, preprocess_frames, resize_mask, resized_dims
+from hodor.infer.segmenter import VideoSegmenter
 from hodor.model.checkpoint import official_to_ours, ours_to_official
 from hodor.model.encoder import pool_initial_descriptors
 from hodor.model.masks import encoder_masks_from_masks, encoder_masks_from_probs
+from hodor.train.cycles import drop_vanished_objects, run_cycles
+from hodor.train.losses import cross_entropy_loss, multiclass_dice_loss
 
 pytestmark = requires_fixture
+IDS = [p.stem for p in CASE_PATHS]
 
 
 def probs_to_stride8(logits4: torch.Tensor) -> torch.Tensor:
@@ -93,3 +105,104 @@ def test_pathA_matches_official(case_path: Path) -> None:
             feats[2], a["dec2_fg_hist"], a["dec2_bg_hist"], a["dec2_fg_invalid"], a["dec2_bg_invalid"]
         )
         assert_close_official(logits2, a["dec2_logits"], "dec2_logits")
+
+
+@pytest.mark.parametrize("case_path", CASE_PATHS, ids=IDS)
+def test_pathD_preprocessing(case_path: Path) -> None:
+    d = load_case(case_path)["pathD"]
+    raw = d["raw_bgr_uint8"]
+    h, w = raw.shape[:2]
+    size = resized_dims(h, w, d["min_dim"], d["max_dim"])
+    assert size == tuple(d["resized_hw"])
+    diff = assert_close_official(preprocess_frames(raw.numpy(), size), d["normalized_padded"], "pathD image")
+    print(f"pathD {case_path.stem}: normalised+padded max abs diff {diff:.2e}")
+    # The fixture's reference mask: the box [50:120, 60:200] at the raw size.
+    box = torch.zeros(h, w, dtype=torch.uint8)
+    box[50:120, 60:200] = 1
+    mask = pad_to_multiple(resize_mask(box, size).to(torch.uint8)[None])
+    assert torch.equal(mask, d["ref_mask_padded"].to(torch.uint8))
+
+
+def _run_pathB(case: dict, key: str) -> torch.Tensor:
+    """The official loop's inputs -> our labels [T, H, W] uint8 at the made-up original size."""
+    p = case[key]
+    seg = VideoSegmenter(
+        paper_model_with_official_weights(), temporal_window=p["temporal_window"], device="cpu"
+    )
+    seg.reset(key)
+    for frame, objects in sorted(p["ref_masks"].items()):
+        for obj_id, mask in objects:
+            seg.add_object_mask(frame, obj_id, mask, at_input_size=True)
+    results = seg.propagate_preprocessed(
+        case["frames"], input_hw=tuple(p["resized_dims"]), orig_hw=tuple(p["orig_dims"])
+    )
+    return torch.stack([torch.from_numpy(r.labels) for r in results])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case_path", CASE_PATHS, ids=IDS)
+@pytest.mark.parametrize("key", ["pathB", "pathB_tw1"])
+def test_pathB_inference_loop_labels(case_path: Path, key: str) -> None:
+    case = load_case(case_path)
+    ours = _run_pathB(case, key)
+    ref = case[key]["labels"].to(torch.uint8)
+    assert ours.shape == ref.shape
+    differ = (ours != ref).sum().item()
+    print(f"{key} {case_path.stem}: {differ} of {ref.numel()} label pixels differ")
+    # Identical, or a handful of pixels at exact ties (the message gives the count).
+    assert differ == 0, f"{differ} of {ref.numel()} label pixels differ from the official loop ({key})"
+
+
+def _inputs(case: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    c = case["pathC"]
+    images = case["frames"][None]  # [1, F, 3, H, W]
+    labels = torch.cat([c["ref_mask"][:, None], c["other_masks"]], dim=1).long()  # [1, F, H, W]
+    return images, labels, c["presence"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case_path", CASE_PATHS, ids=lambda p: Path(p).stem)
+@pytest.mark.parametrize("iteration", [0, 1])
+def test_training_forward_matches_official(case_path: Path, iteration: int) -> None:
+    case = load_case(case_path)
+    official = case["pathC"]["by_iter"][iteration]
+    model = paper_model_with_official_weights()
+    images, labels, presence = _inputs(case)
+    labels, presence = drop_vanished_objects(labels, presence)
+    with torch.no_grad():
+        out = run_cycles(model, images, labels, presence, [True] * images.shape[1], iteration)
+    assert out.frame_ids == list(official["frame_ids"])
+    assert torch.equal(out.gt.to(torch.uint8), official["gt"]), "per-prediction ground truth differs"
+    dice = multiclass_dice_loss(out.logits, out.gt)
+    ce = cross_entropy_loss(out.logits, out.gt)
+    print(f"iter {iteration}: dice {dice.item():.7f} vs {official['dice'].item():.7f}, "
+          f"ce {ce.item():.7f} vs {official['ce'].item():.7f}")  # fmt: skip
+    torch.testing.assert_close(dice, official["dice"], rtol=1e-5, atol=0)
+    torch.testing.assert_close(ce, official["ce"], rtol=1e-5, atol=0)
+    torch.testing.assert_close(dice + ce, official["loss"], rtol=1e-5, atol=0)
+
+
+def test_checkpoint_of_paper_variant_has_the_official_layout() -> None:
+    """``final.pth`` of a paper-variant run: the official keys (and key order) with the same tensors."""
+    from hodor.train.cycles import TrainingModel
+    from hodor.train.distributed import DistContext
+    from hodor.train.loop import Trainer
+    from hodor.train.optim import build_optimizer
+    from hodor.train.params import PAPER_STATIC
+    from hodor.train.run import _meta, _payload
+
+    model = paper_model_with_official_weights()
+    optimizer, scheduler = build_optimizer(model, PAPER_STATIC)
+    scaler = torch.amp.GradScaler("cpu", enabled=False)
+    trainer = Trainer(
+        TrainingModel(model), optimizer, scheduler, scaler, DistContext(), seed=0, accumulation=4
+    )
+    meta = _meta("static", model.params, PAPER_STATIC, 0)
+    payload = _payload(trainer, meta, official_keys=True)
+    official = official_state_dict()
+    assert list(payload["model"]) == list(official)
+    for name, value in official.items():
+        assert torch.equal(payload["model"][name], value), name
+    assert payload["hodor"]["key_layout"] == "official" and payload["iterations"] == 0
+    (opt_state, (sched_state,)), = payload["optimizers_and_lr_schedulers"]  # fmt: skip
+    assert sched_state["last_epoch"] == 0 and opt_state["param_groups"][0]["weight_decay"] == 0.01

@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from hodor.data.convert import parallel_map
 from hodor.data.standard_json import read_json
 from hodor.data.validate import check_image, check_name, check_not_empty, check_unique
 from hodor.errors import InputError
+from hodor.parallel import parallel_map
 
 ANNOTATIONS = Path("annotations") / "instances_train2017.json"
 IMAGES = Path("train2017")

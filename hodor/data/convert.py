@@ -16,14 +16,12 @@ JSON is written atomically, so a failure never leaves a partial JSON behind.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-from tqdm import tqdm
 
 from hodor.atomic import write_json
 from hodor.data.standard_json import encode_mask
@@ -63,43 +61,6 @@ class ConvertSummary:
             f"{self.seconds:.1f} s ({self.frames_per_s:.0f} frames/s)"
             + (f" -> {self.json_path}" if self.json_path else "")
         )
-
-
-def parallel_map(
-    fn: Callable[[T], R],
-    tasks: Sequence[T],
-    *,
-    workers: int,
-    weights: Sequence[int] | None = None,
-    desc: str = "converting",
-    unit: str = "frame",
-    progress: bool = True,
-) -> list[R]:
-    """``[fn(t) for t in tasks]`` over ``workers`` processes (inline for 1), in task order, with a tqdm bar
-    advanced by ``weights[i]`` (e.g. frames per sequence). The first error cancels the rest and is raised."""
-    weights = list(weights) if weights is not None else [1] * len(tasks)
-    bar = tqdm(total=sum(weights), desc=desc, unit=unit, disable=not progress, dynamic_ncols=True)
-    try:
-        if workers <= 1 or len(tasks) <= 1:
-            results = []
-            for task, weight in zip(tasks, weights, strict=True):
-                results.append(fn(task))
-                bar.update(weight)
-            return results
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures: dict[Future, int] = {pool.submit(fn, t): i for i, t in enumerate(tasks)}
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                for future in done:
-                    if future.exception() is not None:
-                        for other in pending:
-                            other.cancel()
-                        raise future.exception()
-                    bar.update(weights[futures[future]])
-            return [f.result() for f in futures]  # dicts keep submission order
-    finally:
-        bar.close()
 
 
 def encode_objects(labels: np.ndarray, ids: Sequence[int]) -> dict[str, dict[str, Any]]:

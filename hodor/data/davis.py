@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hodor.data.convert import encode_objects, first_frames, parallel_map, video_record
+from hodor.data.convert import encode_objects, first_frames, video_record
 from hodor.data.validate import (
     IMAGE_SUFFIXES,
     check_consecutive_ids,
@@ -28,6 +28,7 @@ from hodor.data.validate import (
     read_mask,
 )
 from hodor.errors import InputError
+from hodor.parallel import parallel_map
 
 RESOLUTION = "480p"
 CATEGORY_ID, CATEGORY_NAME = 1, "object"
@@ -116,7 +117,7 @@ def convert(root: Path, split: str, *, workers: int = 2, progress: bool = True):
     tasks = [SequenceTask(root, name) for name in names]
     weights = [_count_frames(root, name) for name in names]
     records = parallel_map(convert_sequence, tasks, workers=workers, weights=weights,
-                           desc=f"DAVIS {split}", progress=progress)  # fmt: skip
+                           desc=f"DAVIS {split}", unit="frame", progress=progress)  # fmt: skip
     doc = {
         "meta": {"category_labels": {str(CATEGORY_ID): CATEGORY_NAME}, "source": f"DAVIS 2017 {split}"},
         "sequences": records,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hodor.data.convert import encode_objects, parallel_map, video_record
+from hodor.data.convert import encode_objects, video_record
 from hodor.data.standard_json import read_json
 from hodor.data.validate import (
     IMAGE_SUFFIXES,
@@ -33,6 +33,7 @@ from hodor.data.validate import (
     read_mask,
 )
 from hodor.errors import InputError
+from hodor.parallel import parallel_map
 
 DEFAULT_CATEGORY = "object"  # for objects whose meta.json entry has no category
 
@@ -168,7 +169,7 @@ def convert(root: Path, split: str, *, workers: int = 2, progress: bool = True):
     ]
     weights = [_count_frames(split_root / "JPEGImages" / t.name) for t in tasks]
     records = parallel_map(convert_video, tasks, workers=workers, weights=weights,
-                           desc=f"YouTube-VOS {split}", progress=progress)  # fmt: skip
+                           desc=f"YouTube-VOS {split}", unit="frame", progress=progress)  # fmt: skip
     doc = {
         "meta": {
             "category_labels": {str(i): name for name, i in category_ids.items()},

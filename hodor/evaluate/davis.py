@@ -23,8 +23,8 @@ import numpy as np
 
 from hodor.errors import InputError
 from hodor.evaluate.measures import Statistics, score_frame, statistics
-from hodor.evaluate.parallel import parallel_map
 from hodor.evaluate.png import read_label_map
+from hodor.parallel import parallel_map
 
 DAVIS_SUBSETS = ("train", "val", "test-dev", "test-challenge")
 TASKS = ("semi-supervised",)
@@ -155,7 +155,14 @@ def score_sequences(
     jobs = [(gt_root / s, results_dir / s, s) for s in sequences]
     costs = [sum(1 for _ in (gt_root / s).glob("*.png")) for s in sequences]
     return parallel_map(
-        score_sequence, jobs, workers=workers, desc="DAVIS J&F", progress=progress, costs=costs
+        score_sequence,
+        jobs,
+        workers=workers,
+        desc="DAVIS J&F",
+        progress=progress,
+        weights=costs,
+        star=True,
+        unit="video",
     )
 
 

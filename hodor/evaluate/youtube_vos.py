@@ -25,8 +25,8 @@ import numpy as np
 
 from hodor.errors import InputError
 from hodor.evaluate.measures import score_object, tolerance_radius
-from hodor.evaluate.parallel import parallel_map
 from hodor.evaluate.png import read_label_map
+from hodor.parallel import parallel_map
 
 GROUP_KEYS = ("J-seen", "F-seen", "J-unseen", "F-unseen")
 RELEASED_WITHOUT_GT = ("valid", "test")  # splits whose public Annotations are first-frame masks only
@@ -210,7 +210,14 @@ def evaluate_youtube_vos(
     jobs = [(Path(gt_annotations) / v, results / v, v, objs) for v, objs in videos.items() if objs]
     costs = [len(objs) * sum(1 for _ in gt.glob("*.png")) for gt, _, _, objs in jobs]
     per_video = parallel_map(
-        score_video, jobs, workers=workers, desc="YouTube-VOS J&F", progress=progress, costs=costs
+        score_video,
+        jobs,
+        workers=workers,
+        desc="YouTube-VOS J&F",
+        progress=progress,
+        weights=costs,
+        star=True,
+        unit="video",
     )
     scores = []
     for (_, _, vid, objs), rows in zip(jobs, per_video, strict=True):

@@ -113,3 +113,21 @@ def test_params_round_trip_and_bad_values() -> None:
         from_dict(FinetuneParams, {**finetune, "regimes": ["cyclic"]}, source="finetune")
     with pytest.raises(ValueError, match="world size"):
         dataclasses.replace(QUICK_STATIC, batch_size=4, samples_per_forward=2).accumulation(3)
+
+
+def test_live_hook_logs_the_last_steps_off_the_interval(tmp_path) -> None:
+    """A run of 7 steps logged every 5 ends with a row for step 7 (means of steps 6-7)."""
+    from types import SimpleNamespace
+
+    from hodor.train.hooks import LiveHook
+
+    hook = LiveHook(tmp_path / "live", interval=5, resume=False)
+    trainer = SimpleNamespace(step=0)
+    hook.before_train(trainer)
+    for step in range(1, 8):
+        trainer.step = step
+        hook.after_step(trainer, {"loss": float(step)})
+    hook.after_train(trainer)
+    rows = (tmp_path / "live/plots/metrics/train/loss.tsv").read_text().splitlines()
+    assert rows[0].split("\t")[-1] == "loss"
+    assert [tuple(float(v) for v in r.split("\t")[-2:]) for r in rows[1:]] == [(5.0, 3.0), (7.0, 6.5)]

@@ -74,15 +74,22 @@ class LiveHook(Hook):
     def after_step(self, trainer: Trainer, metrics: dict[str, float]) -> None:
         self.window.append(metrics)
         if trainer.step % self.interval == 0:
-            self.live.step = trainer.step  # x axis = optimizer steps done
-            for key in self.KEYS:
-                values = [m[key] for m in self.window if key in m]
-                if values:
-                    self.live.log_metric(f"train/{key}", sum(values) / len(values))
-            self.live.next_step()
-            self.window = []
+            self._log(trainer.step)
+
+    def _log(self, step: int) -> None:
+        """Means over the steps since the last log; x axis = optimizer steps done."""
+        self.live.step = step
+        for key in self.KEYS:
+            values = [m[key] for m in self.window if key in m]
+            if values:
+                self.live.log_metric(f"train/{key}", sum(values) / len(values))
+        self.live.next_step()
+        self.window = []
 
     def after_train(self, trainer: Trainer) -> None:
+        # The last steps are logged even off the interval: a run always ends with its final figures.
+        if self.window:
+            self._log(trainer.step)
         self.live.end()
 
 

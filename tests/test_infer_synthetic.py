@@ -21,15 +21,6 @@ from hodor.infer.params import InferParams
 from hodor.model import ModelParams, build_model
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One torch thread: on this shared 2-core machine, 2 threads under load run ~10x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("synthetic")

@@ -17,15 +17,13 @@ from hodor.data.convert import encode_objects, first_frames, video_record
 from hodor.data.validate import (
     IMAGE_SUFFIXES,
     check_consecutive_ids,
-    check_image,
     check_name,
     check_not_empty,
     check_not_only_void,
-    check_same_size,
     check_unique,
+    frame_labels,
     list_frames,
     object_ids,
-    read_mask,
 )
 from hodor.errors import InputError
 from hodor.parallel import parallel_map
@@ -80,17 +78,11 @@ def convert_sequence(task: SequenceTask) -> dict[str, Any]:
     if stems[0] not in masks:
         raise InputError(f"{where}: first frame {stems[0]} has no annotation PNG in {ann_dir}; add it")
     size, tracks, all_ids, any_void = None, [], set(), False
-    for stem in stems:
-        hw = check_image(frames[stem], f"{where}, frame {stem}")
-        size = size or hw
-        if hw != size:
-            raise InputError(f"{where}: frame {frames[stem]} is {hw[0]}x{hw[1]} but the sequence's first frame "
-                             f"is {size[0]}x{size[1]}; all frames of a sequence must have one size")  # fmt: skip
-        if stem not in masks:
+    for _, hw, labels in frame_labels(frames, masks, where, "sequence"):
+        size = hw  # one size for all frames (checked)
+        if labels is None:
             tracks.append({})
             continue
-        labels = read_mask(masks[stem], f"{where}, frame {stem}")
-        check_same_size(labels.shape, hw, masks[stem], frames[stem], f"{where}, frame {stem}")
         ids, void = object_ids(labels)
         all_ids.update(ids)
         any_void |= void

@@ -7,7 +7,7 @@ written until every check of the whole split has passed (the JSON is then writte
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -137,3 +137,26 @@ def check_consecutive_ids(ids: set[int], where: str) -> None:
 def check_not_empty(count: int, where: str, what: str, fix: str) -> None:
     if count == 0:
         raise InputError(f"{where}: {what}; {fix}")
+
+
+def frame_labels(
+    frames: dict[str, Path], masks: dict[str, Path], where: str, unit: str
+) -> Iterator[tuple[str, tuple[int, int], np.ndarray | None]]:
+    """(frame stem, (h, w), id map or None when unannotated) for every frame in name order.
+
+    Every frame must decode and have the first frame's size; every mask must be an indexed PNG of its
+    frame's size. ``unit`` ("sequence" / "video") names the record in the messages.
+    """
+    size = None
+    for stem in sorted(frames):
+        hw = check_image(frames[stem], f"{where}, frame {stem}")
+        size = size or hw
+        if hw != size:
+            raise InputError(f"{where}: frame {frames[stem]} is {hw[0]}x{hw[1]} but the {unit}'s first frame "
+                             f"is {size[0]}x{size[1]}; all frames of a {unit} must have one size")  # fmt: skip
+        if stem not in masks:
+            yield stem, hw, None
+            continue
+        labels = read_mask(masks[stem], f"{where}, frame {stem}")
+        check_same_size(labels.shape, hw, masks[stem], frames[stem], f"{where}, frame {stem}")
+        yield stem, hw, labels

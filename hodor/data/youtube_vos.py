@@ -22,15 +22,13 @@ from hodor.data.convert import encode_objects, video_record
 from hodor.data.standard_json import read_json
 from hodor.data.validate import (
     IMAGE_SUFFIXES,
-    check_image,
     check_name,
     check_not_empty,
     check_not_only_void,
-    check_same_size,
     check_unique,
+    frame_labels,
     list_frames,
     object_ids,
-    read_mask,
 )
 from hodor.errors import InputError
 from hodor.parallel import parallel_map
@@ -89,17 +87,11 @@ def convert_video(task: VideoTask) -> dict[str, Any]:
     check_not_empty(len(frames), f"{where} ({jpeg_dir})", "no frames", "restore the JPEG frames")
     stems = sorted(frames)
     size, tracks, seen_ids, any_void = None, [], set(), False
-    for stem in stems:
-        hw = check_image(frames[stem], f"{where}, frame {stem}")
-        size = size or hw
-        if hw != size:
-            raise InputError(f"{where}: frame {frames[stem]} is {hw[0]}x{hw[1]} but the first frame is "
-                             f"{size[0]}x{size[1]}; all frames of a video must have one size")  # fmt: skip
-        if stem not in masks:
+    for stem, hw, labels in frame_labels(frames, masks, where, "video"):
+        size = hw  # one size for all frames (checked)
+        if labels is None:
             tracks.append({})
             continue
-        labels = read_mask(masks[stem], f"{where}, frame {stem}")
-        check_same_size(labels.shape, hw, masks[stem], frames[stem], f"{where}, frame {stem}")
         ids, void = object_ids(labels)
         unknown = sorted(set(ids) - set(task.objects))
         if unknown:

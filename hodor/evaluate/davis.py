@@ -89,15 +89,8 @@ def read_sequence_list(davis_root: Path, subset: str) -> list[str]:
     return names
 
 
-def _read_labels(path: Path, sequence: str, frame: str) -> np.ndarray:
-    try:
-        return read_label_map(path)
-    except InputError as err:
-        raise InputError(f"sequence {sequence}, frame {frame}: {err}") from None
-
-
 def _read_gt(path: Path, sequence: str, frame: str) -> np.ndarray:
-    labels = _read_labels(path, sequence, frame)
+    labels = read_label_map(path, f"sequence {sequence}, frame {frame}")
     labels[labels == VOID_ID] = 0  # void is background in the semi-supervised task
     return labels
 
@@ -108,7 +101,7 @@ def _read_prediction(path: Path, sequence: str, frame: str, shape: tuple[int, in
             f"sequence {sequence}, frame {frame}: prediction {path} is missing; write one indexed PNG per "
             "ground-truth frame (the first and last frames are not scored and may be absent)"
         )
-    labels = _read_labels(path, sequence, frame)
+    labels = read_label_map(path, f"sequence {sequence}, frame {frame}")
     if labels.shape != shape:
         raise InputError(
             f"sequence {sequence}, frame {frame}: prediction {path} is {labels.shape[1]}x{labels.shape[0]} "

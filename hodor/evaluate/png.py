@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from hodor.data.palette import read_label_png
+from hodor.errors import InputError
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _GREY, _INDEXED = 0, 3
@@ -75,11 +76,20 @@ def _decode(data: bytes) -> np.ndarray | None:
     return None if pixels is None else np.array(pixels)  # contiguous and writable
 
 
-def read_label_map(path: str | Path) -> np.ndarray:
-    """[H, W] uint8 ids of an indexed (or 8-bit greyscale) PNG: PIL's values and errors, faster."""
+def read_label_map(path: str | Path, where: str | None = None) -> np.ndarray:
+    """[H, W] uint8 ids of an indexed (or 8-bit greyscale) PNG: PIL's values and errors, faster.
+
+    ``where`` (e.g. "sequence bear, frame 00003") prefixes the InputError of an unreadable file."""
     try:
         data = Path(path).read_bytes()
     except OSError:
         data = b""
     labels = _decode(data)
-    return labels if labels is not None else read_label_png(path)
+    if labels is not None:
+        return labels
+    try:
+        return read_label_png(path)
+    except InputError as err:
+        if where is None:
+            raise
+        raise InputError(f"{where}: {err}") from None

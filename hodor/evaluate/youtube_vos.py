@@ -130,13 +130,6 @@ def split_objects(split_meta: Path) -> dict[str, list[VideoObject]]:
     return videos
 
 
-def _read(path: Path, video: str, frame: str) -> np.ndarray:
-    try:
-        return read_label_map(path)
-    except InputError as err:
-        raise InputError(f"video {video}, frame {frame}: {err}") from None
-
-
 def score_video(
     gt_dir: Path, pred_dir: Path, video: str, objects: list[VideoObject]
 ) -> list[tuple[int, int, float, float]]:
@@ -152,11 +145,11 @@ def score_video(
         scored = [o for o in objects if frame > o.first_frame]
         if not scored:
             continue
-        gt = _read(gt_dir / f"{frame}.png", video, frame)
+        gt = read_label_map(gt_dir / f"{frame}.png", f"video {video}, frame {frame}")
         pred_path = pred_dir / f"{frame}.png"
         if not pred_path.is_file():
             raise InputError(f"video {video}, frame {frame}: prediction {pred_path} is missing")
-        pred = _read(pred_path, video, frame)
+        pred = read_label_map(pred_path, f"video {video}, frame {frame}")
         if pred.shape != gt.shape:
             raise InputError(
                 f"video {video}, frame {frame}: prediction {pred_path} is {pred.shape[1]}x{pred.shape[0]} but "

@@ -8,12 +8,15 @@ export DVC_NO_ANALYTICS := 1
 # Stages run `python`: the project's virtual environment must come first on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup repro test lint bench clean-venv
+.PHONY: setup repro test lint bench clean-venv wheel-check compat
 
-$(BIN)/.installed: pyproject.toml
+# The exact versions behind the committed results (pip constraints); pyproject.toml holds the ranges.
+LOCK   ?= requirements/lock-py311.txt
+
+$(BIN)/.installed: pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[pipeline,dev]"
 	touch $@
 
 setup: $(BIN)/.installed
@@ -43,3 +46,13 @@ bench: setup
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Not in CI. Build the wheel, install it (deps from the lock) into a clean venv under /tmp and run the CLI
+# from outside the checkout on small generated data.
+wheel-check:
+	bash scripts/wheel_check.sh
+
+# Not in CI (downloads several GB): Python 3.12 at the lower bounds (torch 2.11) and Python 3.13 at the
+# newest releases, one venv at a time under /tmp, fast tests + parity tests in each.
+compat:
+	bash scripts/compat.sh

@@ -12,6 +12,7 @@ import importlib
 import sys
 
 from hodor.errors import InputError
+from hodor.provenance import package_version
 
 # subcommand -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -29,6 +30,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 def build_parser(argv: list[str]) -> tuple[argparse.ArgumentParser, object | None]:
     parser = argparse.ArgumentParser(prog="hodor", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"hodor-vos {package_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     chosen = next((a for a in argv if not a.startswith("-")), None)
     module = None

@@ -29,6 +29,7 @@ from hodor.errors import InputError
 from hodor.infer import writers
 from hodor.infer.params import InferParams
 from hodor.infer.segmenter import VideoSegmenter
+from hodor.provenance import provenance
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +179,7 @@ def _summarize(
             "min_image_dim": params.min_image_dim,
             "max_image_dim": params.max_image_dim,
             "infer_params": settings["params"],
+            "versions": provenance(),  # information only: which library versions made these masks
         },
         indent=1,
     )

@@ -29,6 +29,7 @@ from hodor.atomic import atomic_directory, write_bytes, write_json
 from hodor.data.palette import read_label_png, write_label_png
 from hodor.errors import InputError
 from hodor.infer.cli import add_model_arguments, resolve_settings
+from hodor.provenance import provenance
 
 SUMMARY = "segment_summary.json"
 
@@ -116,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
                 "object_ids": sorted(int(i) for i in np.unique(mask) if i),
                 "checkpoint": file_provenance(args.checkpoint),
                 "infer_params": dataclasses.asdict(params),
+                "versions": provenance(),  # information only
             },
             indent=1,
         )

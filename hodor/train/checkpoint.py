@@ -6,7 +6,8 @@ Layout (official keys first, ours under ``hodor``)::
      'optimizers_and_lr_schedulers': [(optimizer_state, [scheduler_state])],
      'iterations': n,                           # optimizer steps done
      'hodor': {'format': 1, 'regime', 'key_layout': 'official'|'ours', 'model_params', 'train_params',
-               'seed', 'global_batch', 'data_position', 'scaler', 'rng', 'metrics'}}
+               'seed', 'global_batch', 'data_position', 'scaler', 'rng', 'metrics',
+               'versions'}}                     # hodor.provenance: information only, never compared
 
 Everything is tensors or plain Python types so that ``torch.load(weights_only=True)`` reads it.
 """
@@ -23,6 +24,7 @@ import torch
 
 from hodor.atomic import atomic_path
 from hodor.errors import InputError
+from hodor.provenance import provenance
 
 FORMAT = 1
 STEP_FILE = re.compile(r"^(\d{6,})\.pth$")
@@ -52,7 +54,8 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 
 def save(path: Path, payload: dict[str, Any]) -> None:
-    """Write atomically (temp file in the same folder, then rename)."""
+    """Write atomically (temp file in the same folder, then rename), with the library versions."""
+    payload = {**payload, "hodor": {**payload.get("hodor", {}), "versions": provenance()}}
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
 

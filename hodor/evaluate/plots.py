@@ -6,8 +6,9 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
+from hodor.extras import optional_import
 
+matplotlib = optional_import("matplotlib", "the report's plots")
 matplotlib.use("Agg")  # before pyplot: headless, deterministic
 import matplotlib.pyplot as plt  # noqa: E402
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from hodor.atomic import atomic_directory
 from hodor.data.palette import write_label_png
+from hodor.extras import optional_import
 
 FRAMES, OUT_HW = 40, (240, 320)
 
@@ -51,8 +52,7 @@ def _camera(photo: str, s: float) -> tuple[float, float, float, float]:
 
 def make_clip(out_dir: Path, photo: str = "coffee") -> tuple[Path, Path]:
     """Write ``<photo>_pan.mp4`` and ``<photo>_mask0.png`` (object id 1) into ``out_dir``."""
-    from skimage import data
-
+    data = optional_import("skimage.data", "the demo clip")
     img = data.coffee() if photo == "coffee" else data.stereo_motorcycle()[0]
     img = np.ascontiguousarray(img[..., ::-1])  # RGB -> BGR
     obj = _grabcut_coffee(img) if photo == "coffee" else _grabcut_motorcycle(img)

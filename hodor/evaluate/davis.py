@@ -156,6 +156,7 @@ def score_sequences(
         weights=costs,
         star=True,
         unit="video",
+        preload=(__name__,),
     )
 
 

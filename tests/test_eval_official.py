@@ -28,6 +28,7 @@ import numpy as np
 import pytest
 from test_eval_reference import perturb, random_label_map, random_sequence, write_davis
 
+from hodor.cli import main as hodor_main
 from hodor.evaluate.davis import evaluate_davis
 from hodor.evaluate.outputs import write_davis_outputs
 
@@ -221,3 +222,52 @@ def test_300_frames_equal_the_official_except_its_uint8_decay(official, tmp_path
     assert (tmp_path / "ours" / "per-sequence_results-val.csv").read_text() == (
         theirs / "per-sequence_results-val.csv"
     ).read_text()
+
+
+def _cli(davis: Path, results: Path, out: Path, *extra: str) -> int:
+    argv = ["evaluate", "davis", "--davis-root", str(davis), "--results", str(results), "--output", str(out)]
+    return hodor_main([*argv, "--quiet", *extra])
+
+
+def test_backend_official_writes_the_same_files_as_ours(official, hard_set, tmp_path, capsys) -> None:
+    davis, results, _ = hard_set
+    assert _cli(davis, results, tmp_path / "ours") == 0
+    assert (
+        _cli(
+            davis,
+            results,
+            tmp_path / "official",
+            "--backend",
+            "official",
+            "--official-path",
+            str(OFFICIAL_DIR),
+        )
+        == 0
+    )
+    assert "J&F-Mean" in capsys.readouterr().out
+    for name in ("global_results-val.csv", "per-sequence_results-val.csv", "metrics.json"):
+        assert (tmp_path / "ours" / name).read_bytes() == (tmp_path / "official" / name).read_bytes(), name
+
+
+def test_backend_official_errors_name_the_fix(official, hard_set, tmp_path, monkeypatch, capsys) -> None:
+    davis, results, _ = hard_set
+    assert (
+        _cli(davis, results, tmp_path / "o", "--backend", "official", "--official-path", str(tmp_path)) == 2
+    )
+    assert f"--official-path {tmp_path}: no davis2017/evaluation.py there" in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, "davis2017", None)  # as if it were not installed
+    monkeypatch.setitem(sys.modules, "davis2017.evaluation", None)
+    assert _cli(davis, results, tmp_path / "o", "--backend", "official") == 2
+    err = capsys.readouterr().err
+    assert "cannot import the official DAVIS toolkit" in err and "Pass --official-path" in err
+    monkeypatch.undo()
+    no_frames = tmp_path / "no-frames"
+    shutil.copytree(davis, no_frames, ignore=shutil.ignore_patterns("JPEGImages"))
+    assert (
+        _cli(
+            no_frames, results, tmp_path / "o", "--backend", "official", "--official-path", str(OFFICIAL_DIR)
+        )
+        == 2
+    )
+    assert "JPEGImages/480p" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -1,28 +1,37 @@
-"""DAVIS J&F scoring speed: hodor.evaluate against a per-frame float64 scorer built like the official one.
+"""DAVIS J&F scoring race: the official toolkit, vos-benchmark and ``hodor evaluate davis``, one run.
 
 Builds a DAVIS-val-sized synthetic set (30 sequences, 854x480, about 2,000 frames, 1-5 moving objects,
-imperfect predictions: shifted, eroded/dilated, with spurious blobs and lost objects) in a temporary
-folder, then times, in the same run:
+void lines in some ground-truth frames, imperfect predictions: shifted, eroded/dilated, with spurious
+blobs and lost objects) and times each scorer the way its users run it, as a separate command:
 
-- the baseline: the official toolkit's structure, written here from its algorithm (PIL reads into
-  whole-video float64 arrays, void maps, one-hot masks per object, J per object over all frames, F frame
-  by frame with full-frame boundary maps and full-frame OpenCV dilations, one process);
-- ``hodor.evaluate.evaluate_davis`` with 2 worker processes, before and after the baseline (median), and
-  once in a single process for its CPU time.
+- official: ``python evaluation_method.py --task semi-supervised ...`` of davis2017-evaluation (one
+  process), from ``--official`` (default ``../shared/reference/davis2017-evaluation``; not installed);
+- vos-benchmark (PyPI, pure Python): ``vos_benchmark.benchmark.benchmark([gt], [pred], num_processes=2)``.
+  Its dependency ``opencv-python`` clashes with our ``opencv-python-headless``, so install it apart,
+  without dependencies (it then runs on our NumPy / OpenCV / scikit-image)::
 
-It checks that every per-frame figure agrees (to 1e-12) and prints wall-clock and CPU times and their
-ratios. The machine is shared: other users' processes slow both scorers (our two workers more, since
-they need both cores), so the CPU-time ratio is the load-independent figure.
-Usage: ``python benchmarks/davis_eval.py [--sequences 30] [--workers 2] [--repeat 3] [--keep DIR]``.
+      pip install --no-deps --target /tmp/vos-benchmark vos-benchmark==0.1.0
+
+  and pass ``--vos-benchmark /tmp/vos-benchmark`` (skipped, with this hint, when absent);
+- ours: ``hodor evaluate davis`` with its default workers.
+
+The runs are interleaved (ours, vos-benchmark, official, vos-benchmark, ours, ...) so that the load of
+other users' processes hits all alike; the medians are compared, and the load average is printed with
+them. Numbers must be identical: our CSVs byte for byte against the official script's, and our
+full-precision per-object J-Mean / F-Mean against vos-benchmark's (which also scores the void label 255
+as an object where the ground truth has void; those rows are left out of the comparison).
+Usage: ``python benchmarks/davis_eval.py [--vos-benchmark DIR] [--repeat 2] [--keep DIR]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
-import resource
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,9 +41,9 @@ import numpy as np
 from PIL import Image
 
 from hodor.data.palette import davis_palette
-from hodor.evaluate import evaluate_davis
 
 H, W = 480, 854
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _save(path: Path, labels: np.ndarray) -> None:
@@ -111,112 +120,128 @@ def build_dataset(root: Path, num_sequences: int, seed: int = 0) -> int:
     return int(lengths.sum())
 
 
-# ---- baseline: the official toolkit's structure, float64 and frame by frame ----
+# ---- the three scorers, each as its users run it ----
+
+VOS_SCRIPT = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from vos_benchmark.benchmark import benchmark
+*_, per_video = benchmark([sys.argv[2]], [sys.argv[3]], num_processes=2, verbose=False)
+json.dump({v: {str(k): [j[k], f[k]] for k in j} for v, (j, f) in per_video[0].items()}, open(sys.argv[4], "w"))
+"""
 
 
-def _seg2bmap(seg: np.ndarray) -> np.ndarray:
-    seg = seg.astype(bool)
-    e, s, se = np.zeros_like(seg), np.zeros_like(seg), np.zeros_like(seg)
-    e[:, :-1] = seg[:, 1:]
-    s[:-1, :] = seg[1:, :]
-    se[:-1, :-1] = seg[1:, 1:]
-    b = seg ^ e | seg ^ s | seg ^ se
-    b[-1, :] = seg[-1, :] ^ e[-1, :]
-    b[:, -1] = seg[:, -1] ^ s[:, -1]
-    b[-1, -1] = 0
-    return b
+def linked_copy(src: Path, dst: Path) -> Path:
+    """A hard-linked copy of a results folder (the official script and vos-benchmark write into theirs)."""
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(src, dst, copy_function=os.link)
+    return dst
 
 
-def _disk(radius: float) -> np.ndarray:
-    r = int(radius)
-    y, x = np.mgrid[-r : r + 1, -r : r + 1]
-    return (x * x + y * y <= r * r).astype(np.uint8)
+def add_frame_listing(davis: Path) -> None:
+    """The official toolkit lists frames from JPEGImages/480p (it never opens them): one empty .jpg each."""
+    for seq in (davis / "Annotations" / "480p").iterdir():
+        folder = davis / "JPEGImages" / "480p" / seq.name
+        folder.mkdir(parents=True, exist_ok=True)
+        for png in seq.glob("*.png"):
+            (folder / f"{png.stem}.jpg").touch()
 
 
-def _f_measure(fg: np.ndarray, gt: np.ndarray) -> float:
-    void = np.zeros_like(fg).astype(bool)  # the official call passes no void mask: all-False, still applied
-    bound_pix = np.ceil(0.008 * np.linalg.norm(fg.shape))
-    fg_b, gt_b = _seg2bmap(fg * np.logical_not(void)), _seg2bmap(gt * np.logical_not(void))
-    fg_dil = cv2.dilate(fg_b.astype(np.uint8), _disk(bound_pix))
-    gt_dil = cv2.dilate(gt_b.astype(np.uint8), _disk(bound_pix))
-    gt_match, fg_match = gt_b * fg_dil, fg_b * gt_dil
-    n_fg, n_gt = np.sum(fg_b), np.sum(gt_b)
-    if n_fg == 0 and n_gt > 0:
-        precision, recall = 1, 0
-    elif n_fg > 0 and n_gt == 0:
-        precision, recall = 0, 1
-    elif n_fg == 0 and n_gt == 0:
-        precision, recall = 1, 1
-    else:
-        precision, recall = np.sum(fg_match) / float(n_fg), np.sum(gt_match) / float(n_gt)
-    return 0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+def timed(command: list[str], cwd: Path | None = None) -> float:
+    t0 = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command[:3])} ... failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return seconds
 
 
-def _iou(gt: np.ndarray, seg: np.ndarray) -> np.ndarray:
-    """[n] J of one object over all its frames at once, as the official ``db_eval_iou``."""
-    gt, seg = gt.astype(bool), seg.astype(bool)
-    void = np.zeros_like(seg)
-    inter = np.sum((seg & gt) & np.logical_not(void), axis=(-2, -1))
-    union = np.sum((seg | gt) & np.logical_not(void), axis=(-2, -1))
-    j = inter / union
-    j[np.isclose(union, 0)] = 1
-    return j
+def hodor_command() -> list[str]:
+    script = Path(sys.executable).with_name("hodor")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "hodor.cli"]
 
 
-def _one_hot(masks: np.ndarray, k: int) -> np.ndarray:
-    ids = np.arange(1, k + 1)[:, None, None, None] * np.ones((k, *masks.shape))
-    return (ids == masks[None]) > 0
+def run_ours(root: Path) -> float:
+    return timed([*hodor_command(), "evaluate", "davis", "--davis-root", str(root / "DAVIS"), "--results",
+                  str(root / "results"), "--output", str(root / "ours"), "--quiet"])  # fmt: skip
 
 
-def _read_all(paths: list[Path]) -> np.ndarray:
-    masks = np.zeros((len(paths), H, W))
-    for i, p in enumerate(paths):
-        masks[i] = np.array(Image.open(p))
-    return masks
+def run_official(root: Path, official: Path) -> float:
+    results = linked_copy(root / "results", root / "official")  # fresh: it would reuse an old CSV
+    return timed([sys.executable, str(official / "evaluation_method.py"), "--task", "semi-supervised",
+                  "--davis_path", str(root / "DAVIS"), "--results_path", str(results)])  # fmt: skip
 
 
-def baseline_sequence(gt_dir: Path, pred_dir: Path) -> tuple[np.ndarray, np.ndarray]:
-    """[K, n] J and F the way the official toolkit computes them (whole-video float64 arrays)."""
-    paths = sorted(gt_dir.glob("*.png"))
-    masks = _read_all(paths)
-    masks_void = np.zeros_like(masks)
-    for k in range(masks.shape[0]):
-        masks_void[k] = masks[k] == 255
-        masks[k, masks[k] == 255] = 0
-    gt = _one_hot(masks, int(np.max(masks[0])))[:, 1:-1]
-    res = _read_all([pred_dir / p.name for p in paths[1:-1]])
-    pred = _one_hot(res, int(np.max(res)))
-    if pred.shape[0] < gt.shape[0]:
-        pred = np.concatenate([pred, np.zeros((gt.shape[0] - pred.shape[0], *pred.shape[1:]))])
-    j, f = np.zeros(gt.shape[:2]), np.zeros(gt.shape[:2])
-    for o in range(gt.shape[0]):
-        j[o] = _iou(gt[o], pred[o])
-        for t in range(gt.shape[1]):
-            f[o, t] = _f_measure(pred[o, t], gt[o, t])
-    return j, f
+def run_vos(root: Path, package: Path) -> float:
+    results = linked_copy(root / "results", root / "vos")
+    return timed([sys.executable, "-c", VOS_SCRIPT, str(package), str(root / "DAVIS" / "Annotations" / "480p"),
+                  str(results), str(root / "vos.json")])  # fmt: skip
 
 
-def cpu_seconds() -> float:
-    """CPU time (user + system) of this process and of its finished children."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+# ---- identical numbers ----
 
 
-def run_baseline(root: Path, names: list[str]) -> tuple[list[tuple[np.ndarray, np.ndarray]], float, float]:
-    """Per-sequence (J, F) arrays of the official-like scorer, its wall time and its CPU time."""
-    t0, c0 = time.perf_counter(), cpu_seconds()
-    scores = [baseline_sequence(root / "DAVIS/Annotations/480p" / n, root / "results" / n) for n in names]
-    return scores, time.perf_counter() - t0, cpu_seconds() - c0
+def compare_with_official(root: Path) -> str:
+    for name in ("global_results-val.csv", "per-sequence_results-val.csv"):
+        if (root / "ours" / name).read_text() != (root / "official" / name).read_text():
+            raise SystemExit(f"{name} differs between ours and the official toolkit")
+    return "global and per-sequence CSVs byte-identical to the official script's"
+
+
+def compare_with_vos(root: Path) -> str:
+    ours = json.loads((root / "ours" / "metrics.json").read_text())["per_object"]
+    theirs = json.loads((root / "vos.json").read_text())
+    worst, void = 0.0, 0
+    for video, objects in theirs.items():
+        for obj, (j, f) in objects.items():
+            if obj == "255":
+                void += 1
+                continue
+            mine = ours[f"{video}_{obj}"]
+            worst = max(worst, abs(mine["J-Mean"] - j / 100), abs(mine["F-Mean"] - f / 100))
+    compared = sum(len(o) for o in theirs.values()) - void
+    if compared != len(ours) or worst > 1e-9:
+        raise SystemExit(f"vos-benchmark differs: {compared} of {len(ours)} objects, largest gap {worst:.1e}")
+    return (f"per-object J/F equal to vos-benchmark's to {worst:.0e} ({compared} objects; its extra "
+            f"'object 255' in {void} videos with void left out)")  # fmt: skip
+
+
+def load() -> str:
+    return "load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+
+
+def race(root: Path, official: Path, vos: Path | None, repeat: int) -> dict[str, list[float]]:
+    """Interleaved runs: (ours, vos-benchmark) before and after each official run."""
+    times: dict[str, list[float]] = {"ours": [], "vos-benchmark": [], "official": []}
+    fast = [("ours", lambda: run_ours(root))] + (
+        [("vos-benchmark", lambda: run_vos(root, vos))] if vos else []
+    )
+    for index in range(repeat):
+        for name, run in fast if index % 2 == 0 else fast[::-1]:
+            times[name].append(run())
+            print(f"  {name}: {times[name][-1]:.2f} s ({load()})", flush=True)
+        if index == 0:
+            times["official"].append(run_official(root, official))
+            print(f"  official: {times['official'][-1]:.2f} s ({load()})", flush=True)
+    return times
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sequences", type=int, default=30)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--repeat", type=int, default=3, help="runs of the fast scorer (median reported)")
+    parser.add_argument("--official", type=Path, default=REPO.parent / "shared/reference/davis2017-evaluation",
+                        help="davis2017-evaluation folder (holding evaluation_method.py)")  # fmt: skip
+    parser.add_argument("--vos-benchmark", type=Path, help="folder holding the vos_benchmark package")
+    parser.add_argument("--repeat", type=int, default=2, help="runs of ours and vos-benchmark (median)")
     parser.add_argument("--keep", type=Path, help="build (or reuse) the data set here instead of a temp dir")
     args = parser.parse_args()
+    if not (args.official / "evaluation_method.py").is_file():
+        raise SystemExit(f"no evaluation_method.py in {args.official}; pass --official DIR")
+    vos = args.vos_benchmark
+    if vos is None or not (vos / "vos_benchmark" / "benchmark.py").is_file():
+        print("vos-benchmark skipped: install it with `pip install --no-deps --target /tmp/vos-benchmark "
+              "vos-benchmark==0.1.0` and pass --vos-benchmark /tmp/vos-benchmark")  # fmt: skip
+        vos = None
     root = args.keep or Path(tempfile.mkdtemp(prefix="hodor-davis-bench-"))
     try:
         if not (root / "DAVIS" / "ImageSets" / "2017" / "val.txt").exists():
@@ -225,40 +250,24 @@ def main() -> int:
             print(
                 f"built {args.sequences} sequences, {frames} frames of {W}x{H} in {time.perf_counter() - t0:.1f} s"
             )
-        names = (root / "DAVIS" / "ImageSets" / "2017" / "val.txt").read_text().split()
-        # fast runs before and after the baseline, so that machine load from others hits both alike
-        times, ours = [], None
-        for run in range(max(args.repeat, 1)):
-            if run == min(1, args.repeat - 1):
-                base, slow, slow_cpu = run_baseline(root, names)
-            t0 = time.perf_counter()
-            ours = evaluate_davis(
-                root / "DAVIS", root / "results", "val", workers=args.workers, progress=False
-            )
-            times.append(time.perf_counter() - t0)
-        fast = float(np.median(times))
-        # CPU work is measured in one process: pool workers come from a forkserver, so they are not
-        # this process's children and their CPU time is invisible to getrusage.
-        c0 = cpu_seconds()
-        evaluate_davis(root / "DAVIS", root / "results", "val", workers=1, progress=False)
-        fast_cpu = cpu_seconds() - c0
-        worst = max(
-            max(np.abs(s.j - bj).max(), np.abs(s.f - bf).max())
-            for s, (bj, bf) in zip(ours.sequences, base, strict=True)
-        )
-        objects = sum(s.num_objects for s in ours.sequences)
-        frames = sum(len(s.frames) for s in ours.sequences)
-        print(f"scored {len(names)} sequences, {objects} objects, {frames} frames")
-        print(f"J&F-Mean {ours.global_metrics['J&F-Mean']:.6f}; largest per-frame difference {worst:.1e}")
-        print(f"baseline (official-like, float64, 1 process): {slow:.2f} s wall, {slow_cpu:.2f} s CPU")
-        runs = ", ".join(f"{t:.2f}" for t in times)
-        print(
-            f"hodor.evaluate ({args.workers} workers): {fast:.2f} s wall (median of {runs}); "
-            f"in 1 process: {fast_cpu:.2f} s CPU"
-        )
-        print(f"speed-up: {slow / fast:.1f}x wall clock; {slow_cpu / fast_cpu:.1f}x less CPU work")
-        print(f"load average during the run: {os.getloadavg()[0]:.1f} (other users' processes slow both)")
-        return 0 if worst <= 1e-12 else 1
+        add_frame_listing(root / "DAVIS")
+        for png in (root / "results").rglob("*.png"):
+            png.read_bytes()  # every scorer then reads from the page cache
+        print(f"race, {os.cpu_count()} CPUs, shared machine ({load()}):")
+        times = race(root, args.official, vos, max(args.repeat, 1))
+        print(compare_with_official(root))
+        if vos:
+            print(compare_with_vos(root))
+        objects = len(json.loads((root / "ours" / "metrics.json").read_text())["per_object"])
+        print(f"{args.sequences} sequences, {objects} objects; medians:")
+        ours = float(np.median(times["ours"]))
+        for name, values in times.items():
+            if values:
+                seconds = float(np.median(values))
+                print(f"  {name:14s} {seconds:7.2f} s  ({', '.join(f'{v:.2f}' for v in values)})  "
+                      f"ours is {seconds / ours:5.1f}x faster")  # fmt: skip
+        print(f"end: {load()} (other users' processes slow every scorer)")
+        return 0
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from test_eval_reference import (
@@ -9,6 +10,7 @@ from test_eval_reference import (
     random_label_map,
     random_sequence,
     ref_boundary,
+    ref_dilate,
     ref_f,
     ref_global,
     ref_j,
@@ -17,8 +19,10 @@ from test_eval_reference import (
     write_davis,
 )
 
+from hodor.evaluate import measures
 from hodor.evaluate.davis import evaluate_davis
 from hodor.evaluate.measures import (
+    _count_within,
     boundary_map,
     decay_bin_edges,
     disk,
@@ -173,3 +177,25 @@ def test_long_sequence_of_300_frames(tmp_path) -> None:
     result = evaluate_davis(davis, results, "val", workers=1, progress=False)
     assert result.sequences[0].j.shape == (2, 298)
     _check_sequences(result, sequences)
+
+
+@pytest.mark.parametrize("radius", [1, 2, 5, 8])
+def test_count_within_equals_a_disk_dilation(radius: int, monkeypatch) -> None:
+    """Both paths of the bracketed dilation: few points between the two squares (checked one by one)
+    and many (one disk dilation), on sparse and dense maps."""
+    measures._squares_and_ring(radius)  # cached: from here on disk() is called by the disk path only
+    paths = []
+    monkeypatch.setattr(measures, "disk", lambda r: paths.append("disk") or disk(r))
+    find = cv2.findNonZero
+    monkeypatch.setattr(cv2, "findNonZero", lambda m: paths.append("ring") or find(m))
+    rng = np.random.default_rng(radius)
+    for target_density, point_density in [(0.002, 0.03), (0.01, 0.03), (0.02, 0.5), (0.3, 0.5)]:
+        for _ in range(6):
+            shape = (int(rng.integers(radius + 1, 120)), int(rng.integers(radius + 1, 160)))
+            target = rng.random(shape) < target_density
+            points = rng.random(shape) < point_density
+            expected = np.count_nonzero(points & ref_dilate(target, radius))
+            assert _count_within(points, target, radius) == expected
+    assert "ring" in paths and (
+        radius < 5 or "disk" in paths
+    )  # small radii: too few ring offsets to fall back

@@ -1,6 +1,7 @@
 """``hodor evaluate davis|youtube-vos``: score predictions, write the result files, print the table.
 
 hodor evaluate davis --davis-root D --results R [--set val] [--task semi-supervised] --output O
+        [--backend ours|official] [--official-path DIR]
     -> O/global_results-<set>.csv, O/per-sequence_results-<set>.csv (official format), O/metrics.json
 hodor evaluate youtube-vos --root Y --results R [--split valid] --output O
     -> O/global_results-<split>.csv, O/per-object_results-<split>.csv, O/metrics.json
@@ -28,6 +29,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     davis.add_argument("--task", default="semi-supervised", help="only semi-supervised is implemented")
     davis.add_argument("--output", type=Path, required=True, help="folder for the CSVs and metrics.json")
+    davis.add_argument(
+        "--backend",
+        choices=("ours", "official"),
+        default="ours",
+        help="ours (default, fast) or official: run the davis2017-evaluation toolkit itself (one process, "
+        "needs JPEGImages/480p); both write the same files",
+    )
+    davis.add_argument(
+        "--official-path",
+        type=Path,
+        help="folder of a davis2017-evaluation clone (holding davis2017/) for --backend official; "
+        "default: the installed davis2017 package",
+    )
     _common(davis)
     ytvos = sub.add_parser("youtube-vos", help="YouTube-VOS J/F over seen and unseen categories, and G")
     ytvos.add_argument("--root", type=Path, required=True, help="YouTube-VOS folder (train/, <split>/, ...)")
@@ -58,20 +72,34 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+# what the scoring workers run, imported once in the process they are forked from (hodor.parallel.warm_up)
+WORKER_MODULES = {"davis": ("hodor.evaluate.davis",), "youtube-vos": ("hodor.evaluate.youtube_vos",)}
+
+
+def _evaluate_davis(args: argparse.Namespace):
+    if args.backend == "official":
+        from hodor.evaluate.official import evaluate_davis_official
+
+        return evaluate_davis_official(
+            args.davis_root, args.results, args.set, task=args.task, official_path=args.official_path
+        )
+    from hodor.evaluate.davis import evaluate_davis
+
+    return evaluate_davis(
+        args.davis_root, args.results, args.set, task=args.task, workers=args.workers, progress=not args.quiet
+    )
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.workers > 1 and getattr(args, "backend", "ours") == "ours":
+        from hodor.parallel import warm_up
+
+        warm_up(WORKER_MODULES[args.benchmark])  # the workers' imports overlap with this process's own
+
     from hodor.evaluate import outputs
 
     if args.benchmark == "davis":
-        from hodor.evaluate.davis import evaluate_davis
-
-        result = evaluate_davis(
-            args.davis_root,
-            args.results,
-            args.set,
-            task=args.task,
-            workers=args.workers,
-            progress=not args.quiet,
-        )
+        result = _evaluate_davis(args)
         paths = outputs.write_davis_outputs(result, args.output)
         print(outputs.format_global_table(result))
         if args.per_sequence:

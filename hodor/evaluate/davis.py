@@ -90,9 +90,9 @@ def read_sequence_list(davis_root: Path, subset: str) -> list[str]:
 
 
 def _read_gt(path: Path, sequence: str, frame: str) -> np.ndarray:
-    labels = read_label_map(path, f"sequence {sequence}, frame {frame}")
-    labels[labels == VOID_ID] = 0  # void is background in the semi-supervised task
-    return labels
+    """[H, W] uint8 ids, void (255) left in place: it is never an object id (those come from the first
+    frame with void cleared, so K <= 254), so the per-object masks of scoring treat it as background."""
+    return read_label_map(path, f"sequence {sequence}, frame {frame}")
 
 
 def _read_prediction(path: Path, sequence: str, frame: str, shape: tuple[int, int], k: int) -> np.ndarray:
@@ -127,7 +127,7 @@ def score_sequence(gt_dir: Path, pred_dir: Path, sequence: str) -> SequenceScore
     if not pred_dir.is_dir():
         raise InputError(f"sequence {sequence}: prediction folder {pred_dir} is missing")
     first = _read_gt(gt_paths[0], sequence, gt_paths[0].stem)
-    k = int(first.max())
+    k = int(np.where(first == VOID_ID, 0, first).max())  # void is background in the semi-supervised task
     scored = gt_paths[1:-1]
     j = np.empty((k, len(scored)), dtype=np.float64)
     f = np.empty((k, len(scored)), dtype=np.float64)
@@ -137,7 +137,7 @@ def score_sequence(gt_dir: Path, pred_dir: Path, sequence: str) -> SequenceScore
         if gt.shape != first.shape:
             raise InputError(f"sequence {sequence}, frame {frame}: {gt_path} differs in size from frame 0")
         pred = _read_prediction(pred_dir / f"{frame}.png", sequence, frame, gt.shape, k)
-        j[:, index], f[:, index] = score_frame(gt, pred, k)
+        j[:, index], f[:, index] = score_frame(gt, pred, k)  # objects 1..k only: void is background
     return SequenceScores(sequence, [p.stem for p in scored], j, f)
 
 
@@ -156,6 +156,7 @@ def score_sequences(
         weights=costs,
         star=True,
         unit="video",
+        preload=(__name__,),
     )
 
 

@@ -13,7 +13,7 @@ their dilations are computed only inside the bounding box of the object in eithe
 pixel). That crop is exact: a boundary pixel lies at most one pixel up/left of its mask, the one-pixel
 margin makes the crop's last row/column rules coincide with the full frame's, and a dilation evaluated
 at pixels of the crop only needs boundary pixels of the crop (OpenCV's default dilation border adds
-nothing).
+nothing). The disk dilation itself is bracketed by two cheap square dilations (:func:`_count_within`).
 """
 
 from __future__ import annotations
@@ -58,6 +58,50 @@ def boundary_map(mask: np.ndarray) -> np.ndarray:
     return b
 
 
+@lru_cache(maxsize=16)
+def _squares_and_ring(radius: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Kernels of the largest square inside the disk and of the square around it, and the ring offsets.
+
+    The inner square has half-width ``a = isqrt(r^2 // 2)`` (the largest with 2a^2 <= r^2, 5 for r = 8),
+    the outer one half-width r; the ring is the disk's (dy, dx) offsets outside the inner square
+    (76 of its 197 for r = 8), as two [n] int64 arrays.
+    """
+    a = math.isqrt(radius * radius // 2)
+    inner = np.ones((2 * a + 1, 2 * a + 1), dtype=np.uint8)
+    outer = np.ones((2 * radius + 1, 2 * radius + 1), dtype=np.uint8)
+    dy, dx = np.nonzero(disk(radius))
+    dy, dx = dy - radius, dx - radius
+    ring = (np.abs(dy) > a) | (np.abs(dx) > a)
+    return inner, outer, dy[ring], dx[ring]
+
+
+def _count_within(points: np.ndarray, target: np.ndarray, radius: int) -> int:
+    """|points ∩ dilate(target, disk(radius))| for two [h, w] bool maps of the same crop, exactly.
+
+    A disk dilation costs one max per pixel and disk offset (197 at r = 8); two square dilations are
+    separable and bracket it: a point within the inner square of a target pixel is within the disk, a
+    point outside the outer square is not. Only the few points in between (about 1% of boundary pixels
+    on DAVIS-like data) are checked against the ring offsets one by one; where they are many, the disk
+    dilation is used instead. Both paths give the same count.
+    """
+    inner, outer, ring_dy, ring_dx = _squares_and_ring(radius)
+    t = target.view(np.uint8)
+    sure = points & cv2.dilate(t, inner).view(bool)
+    undecided = points ^ sure  # points not within the inner square of any target pixel
+    undecided &= cv2.dilate(t, outer).view(bool)
+    count = int(np.count_nonzero(sure))
+    n_undecided = int(np.count_nonzero(undecided))
+    if n_undecided == 0:
+        return count
+    if n_undecided * ring_dy.size > target.size:  # many undecided points: one disk dilation is cheaper
+        return int(np.count_nonzero(points & cv2.dilate(t, disk(radius)).view(bool)))
+    found = cv2.findNonZero(undecided.view(np.uint8)).reshape(-1, 2)  # (x, y) int32 pairs
+    xs, ys = found[:, 0] + radius, found[:, 1] + radius
+    padded = np.pad(target, radius)  # False outside the crop, as OpenCV's dilation border
+    hits = padded[ys[:, None] + ring_dy, xs[:, None] + ring_dx].any(axis=1)
+    return count + int(np.count_nonzero(hits))
+
+
 def _f_from_boundaries(bp: np.ndarray, bg: np.ndarray, radius: int) -> float:
     """F of two [h, w] bool boundary maps of the same crop."""
     n_fg = int(np.count_nonzero(bp))
@@ -69,11 +113,8 @@ def _f_from_boundaries(bp: np.ndarray, bg: np.ndarray, radius: int) -> float:
     elif n_fg == 0 and n_gt == 0:
         precision, recall = 1.0, 1.0
     else:
-        kernel = disk(radius)
-        gt_dil = cv2.dilate(bg.view(np.uint8), kernel).view(bool)
-        fg_dil = cv2.dilate(bp.view(np.uint8), kernel).view(bool)
-        precision = int(np.count_nonzero(bp & gt_dil)) / float(n_fg)
-        recall = int(np.count_nonzero(bg & fg_dil)) / float(n_gt)
+        precision = _count_within(bp, bg, radius) / float(n_fg)
+        recall = _count_within(bg, bp, radius) / float(n_gt)
     if precision + recall == 0:
         return 0.0
     return 2 * precision * recall / (precision + recall)
@@ -101,7 +142,8 @@ def score_object(gt: np.ndarray, pred: np.ndarray, radius: int) -> tuple[float, 
 def score_frame(gt: np.ndarray, pred: np.ndarray, num_objects: int) -> tuple[np.ndarray, np.ndarray]:
     """J and F of objects 1..K in one frame.
 
-    gt, pred: [H, W] uint8 label maps (gt void already set to 0). Returns two [K] float64 arrays.
+    gt, pred: [H, W] uint8 label maps; any id above K in gt (void, 255) is background for every object.
+    Returns two [K] float64 arrays.
     """
     radius = tolerance_radius(*gt.shape)
     j = np.empty(num_objects, dtype=np.float64)

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 
-from hodor.data.palette import read_label_png
 from hodor.errors import InputError
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -87,6 +86,8 @@ def read_label_map(path: str | Path, where: str | None = None) -> np.ndarray:
     labels = _decode(data)
     if labels is not None:
         return labels
+    from hodor.data.palette import read_label_png  # PIL, imported only for the rare file it must read
+
     try:
         return read_label_png(path)
     except InputError as err:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hodor.atomic import atomic_path, write_json
-from hodor.data.convert import DATASETS
+from hodor.convert.run import DATASETS
 from hodor.data.standard_json import load_image_dataset, load_video_dataset
 from hodor.data.workspace import json_path, link_images
 from hodor.errors import InputError

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from hodor.config import load_section
-from hodor.data.convert import DATASETS, convert_to_workspace, dataset_root
+from hodor.convert.run import DATASETS, convert_to_workspace, dataset_root
 from hodor.data.params import DataParams
 from hodor.errors import InputError
 from hodor.official_workspace import OfficialParams, import_json

@@ -15,7 +15,7 @@ from pycocotools.coco import COCO
 from test_convert_raw import make_coco, make_davis, make_youtube_vos
 
 from hodor.cli import main as hodor_main
-from hodor.data.convert import convert_to_file, convert_to_workspace
+from hodor.convert.run import convert_to_file, convert_to_workspace
 from hodor.data.palette import read_label_png
 from hodor.data.standard_json import load_image_dataset, load_video_dataset
 from hodor.data.workspace import image_root, link_images

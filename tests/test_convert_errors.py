@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from test_convert_raw import H, W, make_coco, make_davis, make_youtube_vos, write_jpeg
 
-from hodor.data.convert import convert_to_workspace
+from hodor.convert.run import convert_to_workspace
 from hodor.data.palette import write_label_png
 from hodor.errors import InputError
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from hodor.data.convert import convert_to_file
+from hodor.convert.run import convert_to_file
 from hodor.data.standard_json import load_video_dataset
 from hodor.data.synthetic import synthesize
 from hodor.errors import InputError

@@ -1,5 +1,4 @@
-"""Shared machinery of the raw-dataset converters: the process pool, the video record builder, and the
-one entry point that turns an official dataset name into its standardized JSON plus image link.
+"""The one entry point of the raw-dataset converters: it turns an official dataset name into its standardized JSON plus image link.
 
 Official names (hodor-data-format.md) and the raw folders they are made from (below a raw root such as
 ``data/raw``), with the image folder that ``workspace/dataset_images/<folder>`` links to:
@@ -16,20 +15,14 @@ JSON is written atomically, so a failure never leaves a partial JSON behind.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
-
-import numpy as np
+from typing import Any
 
 from hodor.atomic import write_json
-from hodor.data.standard_json import encode_mask
+from hodor.convert import coco, davis, youtube_vos
 from hodor.data.workspace import json_path, link_images
 from hodor.errors import InputError
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 # name -> (reader kind, split, path of the split below the raw root)
 DATASETS: dict[str, tuple[str, str, str]] = {
@@ -63,54 +56,6 @@ class ConvertSummary:
         )
 
 
-def encode_objects(labels: np.ndarray, ids: Sequence[int]) -> dict[str, dict[str, Any]]:
-    """uint8 [H, W] id map -> {"<id>": {"box", "seg", "area"}} for the given ids (training-shape tracks)."""
-    return {str(obj): encode_mask(labels == obj) for obj in ids}
-
-
-def video_record(
-    seq_id: str,
-    *,
-    height: int,
-    width: int,
-    image_paths: list[str],
-    categories: dict[int, int],
-    tracks: list[dict[str, dict[str, Any]]],
-    references: dict[int, list[int]],
-    eval_files: list[str] | None = None,
-) -> dict[str, Any]:
-    """The union record (training + inference shape). ``references``: frame -> ids whose reference mask
-    (``segmentations``) is taken from that frame's track."""
-    segmentations = {
-        str(t): {str(obj): tracks[t][str(obj)]["seg"] for obj in sorted(ids)}
-        for t, ids in sorted(references.items())
-    }
-    record: dict[str, Any] = {
-        "id": seq_id,
-        "height": height,
-        "width": width,
-        "image_paths": image_paths,
-        "categories": {str(k): v for k, v in sorted(categories.items())},
-        "tracks": tracks,
-        "segmentations": segmentations,
-    }
-    if eval_files is not None:
-        record["eval_files"] = eval_files
-    return record
-
-
-def first_frames(tracks: list[dict[str, Any]]) -> dict[int, list[int]]:
-    """frame -> object ids that first appear there."""
-    seen: set[str] = set()
-    out: dict[int, list[int]] = {}
-    for t, objects in enumerate(tracks):
-        for key in objects:
-            if key not in seen:
-                seen.add(key)
-                out.setdefault(t, []).append(int(key))
-    return out
-
-
 def dataset_root(raw_root: Path, name: str) -> Path:
     """The raw dataset folder of an official name below a raw root (``data/raw`` -> ``data/raw/DAVIS``)."""
     if name not in DATASETS:
@@ -128,16 +73,10 @@ def build(name: str, source: Path, *, workers: int = 2, progress: bool = True, *
     kind, split, _ = DATASETS[name]
     start = time.perf_counter()
     if kind == "coco":
-        from hodor.data import coco
-
         doc, images, counts = coco.convert(source, workers=workers, progress=progress, **options)
     elif kind == "davis":
-        from hodor.data import davis
-
         doc, images, counts = davis.convert(source, split, workers=workers, progress=progress)
     else:
-        from hodor.data import youtube_vos
-
         doc, images, counts = youtube_vos.convert(source, split, workers=workers, progress=progress)
     return doc, images, ConvertSummary(name, *counts, seconds=time.perf_counter() - start)
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hodor.data.convert import encode_objects, first_frames, video_record
-from hodor.data.validate import (
+from hodor.convert.records import encode_objects, first_frames, video_record
+from hodor.convert.validate import (
     IMAGE_SUFFIXES,
     check_consecutive_ids,
     check_name,

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from hodor.convert.validate import check_image, check_name, check_not_empty, check_unique
 from hodor.data.standard_json import read_json
-from hodor.data.validate import check_image, check_name, check_not_empty, check_unique
 from hodor.errors import InputError
 from hodor.parallel import parallel_map
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hodor.data.convert import convert_to_file, convert_to_workspace
+from hodor.convert.run import convert_to_file, convert_to_workspace
 from hodor.errors import InputError
 
 # (kind, split) -> official dataset name; the first split of each kind is its default

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hodor.data.convert import encode_objects, video_record
-from hodor.data.standard_json import read_json
-from hodor.data.validate import (
+from hodor.convert.records import encode_objects, video_record
+from hodor.convert.validate import (
     IMAGE_SUFFIXES,
     check_name,
     check_not_empty,
@@ -30,6 +29,7 @@ from hodor.data.validate import (
     list_frames,
     object_ids,
 )
+from hodor.data.standard_json import read_json
 from hodor.errors import InputError
 from hodor.parallel import parallel_map
 

@@ -6,7 +6,9 @@ Writes the JSON (the stage's out) and links workspace/dataset_images/<folder> to
 relative symlink, not declared as an out: DVC would hash every image behind it, and davis_train and
 davis_val share one folder). Raw folders: --raw-root/<coco|DAVIS|youtube_vos>, or, without --raw-root,
 the keys data.coco_root / data.davis_root / data.youtube_vos_root of the params file (the whole `data`
-section is checked strictly, as hodor.data.params.DataParams). With params ``official.json_dir`` set (the
+section is checked strictly, as hodor.data.params.DataParams). Params section ``convert`` (strict,
+max_skipped_fraction) is the skip/report policy of hodor.convert.policy; the report of skipped and repaired
+items is written beside the JSON as <name>.report.json. With params ``official.json_dir`` set (the
 official workspace zip), the official JSON is validated and placed instead of converting.
 """
 
@@ -17,6 +19,7 @@ import sys
 from pathlib import Path
 
 from hodor.config import load_section
+from hodor.convert.policy import Policy
 from hodor.convert.run import DATASETS, convert_to_workspace, dataset_root
 from hodor.data.params import DataParams
 from hodor.errors import InputError
@@ -54,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"convert@{args.name}: imported {Path(official.json_dir) / out.name} -> {out} (official.json_dir)"
             )
             return 0
-        summary = convert_to_workspace(args.name, source, args.workspace, workers=args.workers)
+        policy = Policy() if args.raw_root else load_section(Policy, args.params, "convert")
+        summary = convert_to_workspace(args.name, source, args.workspace, workers=args.workers, policy=policy)
     except InputError as err:
         print(f"convert@{args.name}: error: {err}", file=sys.stderr)
         return 2

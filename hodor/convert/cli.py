@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hodor.convert.policy import Policy
 from hodor.convert.run import convert_to_file, convert_to_workspace
 from hodor.errors import InputError
 
@@ -41,6 +42,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--out", type=Path, help="write the JSON to this file only (no image link)")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (1 = no pool; default 2)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop at the first item-level problem (default: skip or repair it and list it in "
+        "<name>.report.json beside the JSON)",
+    )
+    parser.add_argument(
+        "--max-skipped-fraction",
+        type=float,
+        default=Policy().max_skipped_fraction,
+        help="fail when item-level problems drop more than this share of any item kind (default 0.01)",
+    )
     coco = parser.add_argument_group("coco only")
     coco.add_argument(
         "--annotations", type=Path, help="instances JSON (default ROOT/annotations/instances_train2017.json)"
@@ -76,7 +89,11 @@ def run(args: argparse.Namespace) -> int:
         }
     elif args.annotations or args.images or args.skip_empty_masks:
         raise InputError("--annotations, --images and --skip-empty-masks apply to `hodor convert coco` only")
-    common = {"workers": args.workers, "progress": not args.no_progress, **options}
+    try:
+        policy = Policy(strict=args.strict, max_skipped_fraction=args.max_skipped_fraction)
+    except ValueError as err:
+        raise InputError(f"--max-skipped-fraction: {err}") from None
+    common = {"workers": args.workers, "progress": not args.no_progress, "policy": policy, **options}
     if args.workspace is not None:
         summary = convert_to_workspace(name, args.root, args.workspace, **common)
     else:

@@ -11,6 +11,7 @@ object are not written (the official loader would drop them anyway).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from hodor.convert.policy import ItemLog
 from hodor.convert.validate import check_image, check_name, check_not_empty, check_unique
 from hodor.data.standard_json import read_json
 from hodor.errors import InputError
@@ -35,19 +37,35 @@ class ImageTask:
     images: list[dict[str, Any]]  # COCO image entries
     annotations: list[list[dict[str, Any]]]  # non-crowd annotations of each image
     skip_empty: bool
+    strict: bool = True
 
 
-def annotation_rle(ann: dict[str, Any], height: int, width: int, where: str) -> dict[str, Any]:
-    """One COCO annotation's segmentation -> compressed RLE dict (as COCO.annToRLE)."""
+def _polygons(segm: list, height: int, width: int, on_repair: Callable[[str], None] | None) -> dict[str, Any]:
+    """Polygons -> one merged RLE. A polygon of fewer than 3 points (< 6 numbers, or an odd count) cannot
+    be rasterised: strict (``on_repair`` None) refuses it, else it is dropped from its annotation."""
+    good = [p for p in segm if isinstance(p, list) and len(p) >= 6 and len(p) % 2 == 0]
+    if len(good) != len(segm):
+        if on_repair is None or not good:
+            raise ValueError("a polygon needs an even number (>= 6) of coordinates")
+        on_repair(f"dropped {len(segm) - len(good)} of {len(segm)} polygons (fewer than 3 points)")
+    return mask_utils.merge(mask_utils.frPyObjects(good, height, width))
+
+
+def annotation_rle(
+    ann: dict[str, Any],
+    height: int,
+    width: int,
+    where: str,
+    on_repair: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """One COCO annotation's segmentation -> compressed RLE dict (as COCO.annToRLE). ``on_repair``:
+    called with the reason when a degenerate polygon is dropped (None: refuse it)."""
     segm = ann.get("segmentation")
     try:
         if isinstance(segm, list):  # polygons: one RLE per polygon, merged
-            polygons = [p for p in segm if isinstance(p, list)]
             if not segm:  # no polygon at all: an empty mask (refused or skipped by the caller)
                 return mask_utils.encode(np.zeros((height, width), np.uint8, order="F"))
-            if len(polygons) != len(segm) or any(len(p) < 6 or len(p) % 2 for p in polygons):
-                raise ValueError("a polygon needs an even number (>= 6) of coordinates")
-            return mask_utils.merge(mask_utils.frPyObjects(polygons, height, width))
+            return _polygons(segm, height, width, on_repair)
         if isinstance(segm, dict) and isinstance(segm.get("counts"), list):  # uncompressed RLE
             rle = mask_utils.frPyObjects(segm, *segm["size"])
         elif isinstance(segm, dict) and isinstance(segm.get("counts"), (str, bytes)):
@@ -70,43 +88,87 @@ def annotation_rle(ann: dict[str, Any], height: int, width: int, where: str) -> 
     return rle
 
 
-def convert_images(task: ImageTask) -> tuple[list[dict[str, Any]], int]:
-    """Images of one chunk -> (image records, number of empty masks skipped). Runs in a worker process."""
-    records, skipped = [], 0
+def _check_image_file(task: ImageTask, image: dict[str, Any], where: str) -> None:
+    """The file decodes (with EXIF orientation applied, as training reads it) to the annotated size."""
+    height, width = image["height"], image["width"]
+    disk = check_image(task.image_dir / image["file_name"], where)
+    if disk != (height, width):
+        raise InputError(
+            f"{where}: fields height/width say {height}x{width} but the file is {disk[0]}x{disk[1]}; "
+            "the annotation file and the image do not match (use the images of the same COCO release)"
+        )
+
+
+def _object(task: ImageTask, ann: dict[str, Any], image: dict[str, Any], where: str, log: ItemLog):
+    """One annotation -> (category, counts, area, box), or None when it is skipped (logged)."""
+    where = f"{where}, annotation id {ann.get('id')}"
+    item = f"annotation id {ann.get('id')} (image id {image['id']})"
+
+    def on_repair(reason: str) -> None:
+        log.repair(task.source, item, reason)
+
+    try:
+        rle = annotation_rle(ann, image["height"], image["width"], where, None if task.strict else on_repair)
+        area = int(mask_utils.area(rle))
+        if area == 0 and not task.skip_empty:
+            raise InputError(
+                f"{where}: field 'segmentation' decodes to an empty mask; fix or delete the annotation "
+                "(or pass --skip-empty-masks to drop such annotations)"
+            )
+    except InputError as err:
+        if task.strict:
+            raise
+        log.skip("annotations", task.source, item, str(err))
+        return None
+    if area == 0:  # --skip-empty-masks: asked for, so a filter
+        log.filtered["empty masks (--skip-empty-masks)"] += 1
+        return None
+    return ann["category_id"], rle["counts"].decode("ascii"), area, [float(v) for v in mask_utils.toBbox(rle)]
+
+
+def convert_images(task: ImageTask) -> tuple[list[dict[str, Any]], ItemLog]:
+    """Images of one chunk -> (image records, what was skipped). Runs in a worker process."""
+    records, log = [], ItemLog()
     for image, anns in zip(task.images, task.annotations, strict=True):
         where = f"{task.source}: image id {image['id']} ({image['file_name']})"
-        height, width = image["height"], image["width"]
-        disk = check_image(task.image_dir / image["file_name"], where)
-        if disk != (height, width):
-            raise InputError(
-                f"{where}: fields height/width say {height}x{width} but the file is {disk[0]}x{disk[1]}; "
-                "the annotation file and the image do not match (use the images of the same COCO release)"
-            )
-        record: dict[str, Any] = {"id": image["id"], "height": height, "width": width,
+        log.totals["images"] += 1
+        try:
+            _check_image_file(task, image, where)
+        except InputError as err:
+            if task.strict:
+                raise
+            log.skip("images", task.image_dir / image["file_name"], f"image id {image['id']}", str(err))
+            continue
+        record: dict[str, Any] = {"id": image["id"], "height": image["height"], "width": image["width"],
                                   "image_path": image["file_name"], "categories": [], "segmentations": [],
                                   "areas": [], "bboxes": [], "iscrowd": []}  # fmt: skip
         for ann in anns:
-            rle = annotation_rle(ann, height, width, f"{where}, annotation id {ann.get('id')}")
-            area = int(mask_utils.area(rle))
-            if area == 0:
-                if task.skip_empty:
-                    skipped += 1
-                    continue
-                raise InputError(
-                    f"{where}, annotation id {ann.get('id')}: field 'segmentation' decodes to an empty mask; "
-                    "fix or delete the annotation (or pass --skip-empty-masks to drop such annotations)"
-                )
-            record["categories"].append(ann["category_id"])
-            record["segmentations"].append(rle["counts"].decode("ascii"))
-            record["areas"].append(area)
-            record["bboxes"].append([float(v) for v in mask_utils.toBbox(rle)])
+            obj = _object(task, ann, image, where, log)
+            if obj is None:
+                continue
+            for key, value in zip(("categories", "segmentations", "areas", "bboxes"), obj, strict=True):
+                record[key].append(value)
             record["iscrowd"].append(0)
         if record["segmentations"]:
             records.append(record)
-    return records, skipped
+        else:
+            log.filtered["images without objects"] += 1
+    return records, log
 
 
-def _index(path: Path, data: Any) -> tuple[list[dict], dict[Any, list[dict]], dict[int, str]]:
+def _annotation_problem(ann: dict, known: set, labels: dict[int, str], path: Path) -> str | None:
+    if ann.get("image_id") not in known:
+        return (f"{path}: annotation id {ann.get('id')}: field 'image_id' {ann.get('image_id')!r} names no "
+                "image in 'images' (missing image for an annotation); use a complete annotation file")  # fmt: skip
+    if ann.get("category_id") not in labels:
+        return (f"{path}: annotation id {ann.get('id')}: field 'category_id' "
+                f"{ann.get('category_id')!r} is not in 'categories'")  # fmt: skip
+    return None
+
+
+def _index(
+    path: Path, data: Any, strict: bool, log: ItemLog
+) -> tuple[list[dict], dict[Any, list[dict]], dict[int, str]]:
     """Check the top level of an instances JSON; -> (images, non-crowd annotations per image id, labels)."""
     if not isinstance(data, dict) or not all(
         isinstance(data.get(k), list) for k in ("images", "annotations")
@@ -125,16 +187,17 @@ def _index(path: Path, data: Any) -> tuple[list[dict], dict[Any, list[dict]], di
     known = {i["id"] for i in images}
     per_image: dict[Any, list[dict]] = defaultdict(list)
     for ann in data["annotations"]:
-        if ann.get("image_id") not in known:
-            raise InputError(
-                f"{path}: annotation id {ann.get('id')}: field 'image_id' {ann.get('image_id')!r} names no "
-                "image in 'images' (missing image for an annotation); use a complete annotation file"
-            )
-        if ann.get("category_id") not in labels:
-            raise InputError(f"{path}: annotation id {ann.get('id')}: field 'category_id' "
-                             f"{ann.get('category_id')!r} is not in 'categories'")  # fmt: skip
-        if not ann.get("iscrowd", 0):
-            per_image[ann["image_id"]].append(ann)
+        if ann.get("iscrowd", 0):
+            log.filtered["crowd annotations"] += 1
+            continue
+        log.totals["annotations"] += 1
+        problem = _annotation_problem(ann, known, labels, path)
+        if problem and strict:
+            raise InputError(problem)
+        if problem:
+            log.skip("annotations", path, f"annotation id {ann.get('id')}", problem)
+            continue
+        per_image[ann["image_id"]].append(ann)
     return images, per_image, labels
 
 
@@ -146,25 +209,34 @@ def convert(
     workers: int = 2,
     progress: bool = True,
     skip_empty_masks: bool = False,
+    strict: bool = True,
 ):
-    """COCO root (or explicit annotation file / image folder) -> (JSON doc, image folder, counts)."""
+    """COCO root (or explicit annotation file / image folder) -> (JSON doc, image folder, counts, log)."""
     ann_path = Path(annotations) if annotations else Path(root) / ANNOTATIONS
     image_dir = Path(images) if images else Path(root) / IMAGES
-    entries, per_image, labels = _index(ann_path, read_json(ann_path))
+    log = ItemLog()
+    entries, per_image, labels = _index(ann_path, read_json(ann_path), strict, log)
     entries = sorted(entries, key=lambda i: i["id"] if isinstance(i["id"], int) else str(i["id"]))
     tasks = [
         ImageTask(
-            image_dir, str(ann_path), chunk, [per_image.get(i["id"], []) for i in chunk], skip_empty_masks
+            image_dir,
+            str(ann_path),
+            chunk,
+            [per_image.get(i["id"], []) for i in chunk],
+            skip_empty_masks,
+            strict,
         )
         for chunk in (entries[k : k + CHUNK] for k in range(0, len(entries), CHUNK))
     ]
     results = parallel_map(convert_images, tasks, workers=workers, weights=[len(t.images) for t in tasks],
                            desc="COCO", unit="image", progress=progress)  # fmt: skip
     records = [r for chunk, _ in results for r in chunk]
+    for _, chunk_log in results:
+        log.merge(chunk_log)
     check_not_empty(
         len(records), str(ann_path), "no image has a non-crowd object", "use a complete annotation file"
     )
     doc = {"meta": {"category_labels": {str(k): v for k, v in sorted(labels.items())}, "source": "COCO 2017 train"},
            "images": records}  # fmt: skip
     counts = (len(records), len(entries), sum(len(r["segmentations"]) for r in records))
-    return doc, image_dir, counts
+    return doc, image_dir, counts, log

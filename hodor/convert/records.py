@@ -45,15 +45,3 @@ def video_record(
     if eval_files is not None:
         record["eval_files"] = eval_files
     return record
-
-
-def first_frames(tracks: list[dict[str, Any]]) -> dict[int, list[int]]:
-    """frame -> object ids that first appear there."""
-    seen: set[str] = set()
-    out: dict[int, list[int]] = {}
-    for t, objects in enumerate(tracks):
-        for key in objects:
-            if key not in seen:
-                seen.add(key)
-                out.setdefault(t, []).append(int(key))
-    return out

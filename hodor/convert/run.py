@@ -15,12 +15,13 @@ JSON is written atomically, so a failure never leaves a partial JSON behind.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from hodor.atomic import write_json
 from hodor.convert import coco, davis, youtube_vos
+from hodor.convert.policy import DEFAULT_POLICY, ItemLog, Policy, report_path
 from hodor.data.workspace import json_path, link_images
 from hodor.errors import InputError
 
@@ -43,6 +44,8 @@ class ConvertSummary:
     seconds: float
     json_path: Path | None = None
     image_root: Path | None = None
+    log: ItemLog = field(default_factory=ItemLog)
+    report_path: Path | None = None
 
     @property
     def frames_per_s(self) -> float:
@@ -53,6 +56,8 @@ class ConvertSummary:
             f"{self.name}: {self.records} records, {self.frames} frames, {self.objects} objects in "
             f"{self.seconds:.1f} s ({self.frames_per_s:.0f} frames/s)"
             + (f" -> {self.json_path}" if self.json_path else "")
+            + f"; {self.log.line()}"
+            + (f" (report: {self.report_path})" if self.report_path else "")
         )
 
 
@@ -63,43 +68,74 @@ def dataset_root(raw_root: Path, name: str) -> Path:
     return Path(raw_root) / DATASETS[name][2]
 
 
-def build(name: str, source: Path, *, workers: int = 2, progress: bool = True, **options: Any):
+def build(
+    name: str,
+    source: Path,
+    *,
+    workers: int = 2,
+    progress: bool = True,
+    policy: Policy = DEFAULT_POLICY,
+    **options: Any,
+):
     """Convert official dataset ``name`` from its raw folder ``source`` (e.g. ``data/raw/DAVIS``).
 
-    -> (JSON document, image folder to link, ConvertSummary). Writes nothing.
+    -> (JSON document, image folder to link, ConvertSummary with the skip log). Writes nothing.
     """
     if name not in DATASETS:
         raise InputError(f"unknown dataset name {name!r}; choose one of {', '.join(DATASETS)}")
     kind, split, _ = DATASETS[name]
     start = time.perf_counter()
+    common = {"workers": workers, "progress": progress, "strict": policy.strict}
     if kind == "coco":
-        doc, images, counts = coco.convert(source, workers=workers, progress=progress, **options)
+        doc, images, counts, log = coco.convert(source, **common, **options)
     elif kind == "davis":
-        doc, images, counts = davis.convert(source, split, workers=workers, progress=progress)
+        doc, images, counts, log = davis.convert(source, split, **common)
     else:
-        doc, images, counts = youtube_vos.convert(source, split, workers=workers, progress=progress)
-    return doc, images, ConvertSummary(name, *counts, seconds=time.perf_counter() - start)
+        doc, images, counts, log = youtube_vos.convert(source, split, **common)
+    summary = ConvertSummary(name, *counts, seconds=time.perf_counter() - start, log=log)
+    return doc, images, summary
+
+
+def _write(doc: dict[str, Any], summary: ConvertSummary, out: Path, policy: Policy) -> ConvertSummary:
+    """Write ``F.report.json`` (always, so a failed run still says why), check the skipped share, then
+    write the JSON ``out`` atomically."""
+    report = report_path(out)
+    write_json(report, summary.log.document(summary.name, policy), indent=1)
+    summary.log.check(policy, report)
+    write_json(out, doc)
+    return replace(summary, json_path=Path(out), report_path=report)
 
 
 def convert_to_workspace(
-    name: str, source: Path, workspace: Path, *, workers: int = 2, progress: bool = True, **options: Any
+    name: str,
+    source: Path,
+    workspace: Path,
+    *,
+    workers: int = 2,
+    progress: bool = True,
+    policy: Policy = DEFAULT_POLICY,
+    **options: Any,
 ) -> ConvertSummary:
     """Convert ``name`` from its raw folder ``source``: link its images into ``workspace``, then write
-    ``workspace/dataset_json_annotations/<name>.json`` atomically (nothing at all on a bad input)."""
-    doc, images, summary = build(name, source, workers=workers, progress=progress, **options)
+    ``workspace/dataset_json_annotations/<name>.json`` and its report (no JSON at all on a bad input)."""
+    doc, images, summary = build(name, source, workers=workers, progress=progress, policy=policy, **options)
     root = link_images(Path(workspace), name, images, _image_paths(doc))
-    out = json_path(Path(workspace), name)
-    write_json(out, doc)
-    return replace(summary, json_path=out, image_root=root)
+    return replace(_write(doc, summary, json_path(Path(workspace), name), policy), image_root=root)
 
 
 def convert_to_file(
-    name: str, source: Path, out: Path, *, workers: int = 2, progress: bool = True, **options: Any
+    name: str,
+    source: Path,
+    out: Path,
+    *,
+    workers: int = 2,
+    progress: bool = True,
+    policy: Policy = DEFAULT_POLICY,
+    **options: Any,
 ) -> ConvertSummary:
-    """Convert ``name`` from ``source`` into the JSON file ``out`` only (no image link)."""
-    doc, _, summary = build(name, source, workers=workers, progress=progress, **options)
-    write_json(out, doc)
-    return replace(summary, json_path=Path(out))
+    """Convert ``name`` from ``source`` into the JSON file ``out`` (+ ``out``'s report; no image link)."""
+    doc, _, summary = build(name, source, workers=workers, progress=progress, policy=policy, **options)
+    return _write(doc, summary, Path(out), policy)
 
 
 def _image_paths(doc: dict[str, Any]) -> list[str]:

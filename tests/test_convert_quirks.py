@@ -7,12 +7,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
 import pytest
+from PIL import Image
 from test_convert_errors import COCO_CASES, DAVIS_CASES, YT_CASES, _coco_edit
 from test_convert_raw import make_coco, make_davis, make_youtube_vos
 
 from hodor.convert.policy import Policy, report_path
 from hodor.convert.run import convert_to_file
+from hodor.convert.validate import EXIF_ORIENTATION, check_image
 from hodor.errors import InputError
 
 ANY = Policy(max_skipped_fraction=1.0)
@@ -152,3 +155,19 @@ def test_crowd_and_objectless_images_are_counted_not_listed(tmp_path: Path) -> N
     convert_to_file("coco_2017_train", root, out, progress=False)
     report = json.loads(report_path(out).read_text())
     assert report["items"] == [] and report["summary"]["filtered"]["crowd annotations"] >= 1
+
+
+def test_exif_rotated_image_is_measured_as_opencv_reads_it(tmp_path: Path) -> None:
+    """One orientation rule: the converter's size is OpenCV's; a turned image no longer matching its
+    annotated size is skipped at conversion (strict: the size error), never a crash in training."""
+    root = make_coco(tmp_path / "coco")
+    path = root / "train2017" / "000000000003.jpg"  # annotated 24x32
+    exif = Image.Exif()
+    exif[EXIF_ORIENTATION] = 6  # "turn 90 degrees": OpenCV returns it 32x24
+    Image.open(path).save(path, exif=exif.tobytes())
+    assert check_image(path, "x") == cv2.imread(str(path)).shape[:2] == (32, 24)
+    _check(tmp_path, "coco_2017_train", root, ("skipped", "images", "image id 3"), "but the file is 32x24")
+    with pytest.raises(InputError, match="fields height/width say 24x32 but the file is 32x24"):
+        convert_to_file(
+            "coco_2017_train", root, tmp_path / "s.json", progress=False, policy=Policy(strict=True)
+        )

@@ -16,6 +16,7 @@ from test_convert_raw import make_coco, make_davis, make_youtube_vos
 from hodor.convert.policy import Policy, report_path
 from hodor.convert.run import convert_to_file
 from hodor.convert.validate import EXIF_ORIENTATION, check_image
+from hodor.data.palette import read_label_png, write_label_png
 from hodor.errors import InputError
 
 ANY = Policy(max_skipped_fraction=1.0)
@@ -171,3 +172,20 @@ def test_exif_rotated_image_is_measured_as_opencv_reads_it(tmp_path: Path) -> No
         convert_to_file(
             "coco_2017_train", root, tmp_path / "s.json", progress=False, policy=Policy(strict=True)
         )
+
+
+def test_davis_references_come_from_frame_zero_only(tmp_path: Path) -> None:
+    """Semi-supervised DAVIS gives the masks of frame 0 only: an object entering later gets no reference
+    (and a report line in an evaluation split), never a mask from its first appearance."""
+    root = make_davis(tmp_path / "DAVIS", {"val": {"bear": 2}})
+    png = root / "Annotations/480p/bear/00000.png"
+    labels = read_label_png(png)
+    labels[labels == 2] = 0
+    write_label_png(png, labels)
+    out = tmp_path / "davis_val.json"
+    convert_to_file("davis_val", root, out, workers=1, progress=False)
+    (seq,) = json.loads(out.read_text())["sequences"]
+    assert list(seq["segmentations"]) == ["0"] and list(seq["segmentations"]["0"]) == ["1"]
+    assert "2" in seq["tracks"][1] and sorted(seq["categories"]) == ["1", "2"]
+    (entry,) = json.loads(report_path(out).read_text())["items"]
+    assert entry["action"] == "repaired" and "absent from frame 0" in entry["reason"]

@@ -24,6 +24,7 @@ from tqdm import tqdm
 from hodor.atomic import atomic_directory, write_json
 from hodor.data.synthetic import coco, video
 from hodor.data.synthetic.assets import UNSEEN_CATEGORIES, Cutout, categories, cutouts
+from hodor.data.synthetic.quirks import add_quirks
 from hodor.data.synthetic.scales import SCALES, ScaleSpec
 from hodor.data.synthetic.scenes import Clip, make_clip
 from hodor.errors import InputError
@@ -181,9 +182,12 @@ def _youtube_vos(root: Path, seed: int, spec: ScaleSpec, progress: bool) -> dict
 
 
 def synthesize(
-    out: Path, *, seed: int = 0, scale: str = "default", progress: bool = False
+    out: Path, *, seed: int = 0, scale: str = "default", progress: bool = False, quirks: bool = False
 ) -> SynthesisSummary:
-    """Write the synthetic raw workspace under ``out`` (replacing a previous synthetic output)."""
+    """Write the synthetic raw workspace under ``out`` (replacing a previous synthetic output).
+
+    ``quirks``: also add one item per real-dataset quirk (hodor.data.synthetic.quirks), listed in the
+    marker under ``quirks``."""
     if scale not in SCALES:
         raise InputError(f"unknown synthetic scale {scale!r}; choose one of {', '.join(SCALES)}")
     out = Path(out)
@@ -197,5 +201,7 @@ def synthesize(
         counts |= _youtube_vos(tmp / "youtube_vos", seed, spec, progress)
         marker = {"format": FORMAT, "version": VERSION, "seed": seed, "scale": scale, "counts": counts}
         marker["scale_spec"] = asdict(spec)
+        if quirks:
+            marker["quirks"] = add_quirks(tmp)
         write_json(tmp / MARKER, marker, indent=2)  # last: its presence means "complete"
     return SynthesisSummary(out, seed, scale, counts, time.perf_counter() - start)

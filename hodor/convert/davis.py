@@ -52,7 +52,7 @@ def read_split(root: Path, split: str) -> list[str]:
     except FileNotFoundError:
         raise InputError(
             f"{path}: split file not found; the DAVIS root must hold ImageSets/2017/{split}.txt "
-            "(check the raw root, e.g. data/raw/DAVIS)"
+            "(check the raw root, e.g. data/synthetic/DAVIS)"
         ) from None
     names = [line.strip() for line in lines if line.strip()]
     check_not_empty(len(names), str(path), f"split {split!r} is empty", "list one sequence name per line")

@@ -194,7 +194,7 @@ def test_stage_reads_raw_folders_from_params(tmp_path: Path, capsys: pytest.Capt
     data = {"source": "real", "synthetic": {"seed": 0, "scale": "tiny"}, "coco_root": "none",
             "davis_root": str(raw), "youtube_vos_root": "none"}  # fmt: skip
     official = {"json_dir": None, "static_image": None, "video_sparse": None, "video_dense": None}
-    convert = {"strict": True, "max_skipped_fraction": 0.01}
+    convert = {"strict": True, "max_skipped_fraction": 0.01, "youtube_vos_val_frames": "valid"}
     params.write_text(
         json.dumps({"data": data, "official": official, "convert": convert, "model": {"other": 1}})
     )  # JSON is YAML

@@ -1,7 +1,7 @@
 """The one entry point of the raw-dataset converters: it turns an official dataset name into its standardized JSON plus image link.
 
 Official names (hodor-data-format.md) and the raw folders they are made from (below a raw root such as
-``data/raw``), with the image folder that ``workspace/dataset_images/<folder>`` links to:
+``data/synthetic``), with the image folder that ``workspace/dataset_images/<folder>`` links to:
 
 * ``coco_2017_train``: ``coco/annotations/instances_train2017.json``; images ``coco/train2017``
 * ``davis_train``, ``davis_val``: ``DAVIS/ImageSets/2017/<split>.txt``; images ``DAVIS/JPEGImages/480p``
@@ -32,6 +32,7 @@ DATASETS: dict[str, tuple[str, str, str]] = {
     "davis_val": ("davis", "val", "DAVIS"),
     "youtube_vos_2019_train": ("youtube_vos", "train", "youtube_vos"),
     "youtube_vos_2019_val": ("youtube_vos", "valid", "youtube_vos"),
+    "davis_testdev": ("davis", "test-dev", "DAVIS"),  # server-scored; not in the default pipeline
 }
 
 
@@ -62,7 +63,7 @@ class ConvertSummary:
 
 
 def dataset_root(raw_root: Path, name: str) -> Path:
-    """The raw dataset folder of an official name below a raw root (``data/raw`` -> ``data/raw/DAVIS``)."""
+    """The raw dataset folder of an official name below a raw root (``data/synthetic`` -> ``data/synthetic/DAVIS``)."""
     if name not in DATASETS:
         raise InputError(f"unknown dataset name {name!r}; choose one of {', '.join(DATASETS)}")
     return Path(raw_root) / DATASETS[name][2]
@@ -77,7 +78,7 @@ def build(
     policy: Policy = DEFAULT_POLICY,
     **options: Any,
 ):
-    """Convert official dataset ``name`` from its raw folder ``source`` (e.g. ``data/raw/DAVIS``).
+    """Convert official dataset ``name`` from its raw folder ``source`` (e.g. ``data/synthetic/DAVIS``).
 
     -> (JSON document, image folder to link, ConvertSummary with the skip log). Writes nothing.
     """
@@ -91,7 +92,7 @@ def build(
     elif kind == "davis":
         doc, images, counts, log = davis.convert(source, split, **common)
     else:
-        doc, images, counts, log = youtube_vos.convert(source, split, **common)
+        doc, images, counts, log = youtube_vos.convert(source, split, **common, **options)
     summary = ConvertSummary(name, *counts, seconds=time.perf_counter() - start, log=log)
     return doc, images, summary
 

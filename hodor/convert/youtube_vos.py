@@ -45,6 +45,7 @@ class VideoTask:
     objects: dict[int, tuple[int, str | None]]  # object id -> (category id, first-appearance frame stem)
     eval_files: bool  # valid: list every frame in eval_files
     strict: bool = True
+    frames_root: Path | None = None  # valid_all_frames/JPEGImages: image_paths from there (all 30 fps frames)
 
 
 def read_meta(
@@ -105,7 +106,7 @@ def convert_video(task: VideoTask) -> tuple[dict[str, Any] | None, ItemLog]:
 
 def _video(task: VideoTask, log: ItemLog) -> dict[str, Any]:
     where = f"YouTube-VOS video {task.name!r}"
-    jpeg_dir = task.split_root / "JPEGImages" / task.name
+    jpeg_dir = (task.frames_root or task.split_root / "JPEGImages") / task.name
     ann_dir = task.split_root / "Annotations" / task.name
     if not jpeg_dir.is_dir():
         raise InputError(f"{where}: meta.json names this video but {jpeg_dir} is missing; restore the folder "
@@ -150,8 +151,24 @@ def _video(task: VideoTask, log: ItemLog) -> dict[str, Any]:
         categories={obj: cat for obj, (cat, _) in task.objects.items() if obj in kept},
         tracks=tracks,
         references=references,
-        eval_files=[frames[s].name for s in stems] if task.eval_files else None,
+        eval_files=_eval_files(task, frames, where) if task.eval_files else None,
     )
+
+
+def _eval_files(task: VideoTask, frames: dict[str, Path], where: str) -> list[str]:
+    """The frames the server scores: every frame of the split's own JPEGImages (``valid``: every 5th
+    frame of the video). With ``valid_all_frames`` the image paths hold all frames, so the scored ones
+    come from ``valid/JPEGImages`` and must be among them."""
+    if task.frames_root is None:
+        return [frames[s].name for s in sorted(frames)]
+    scored_dir = task.split_root / "JPEGImages" / task.name
+    scored = list_frames(scored_dir, IMAGE_SUFFIXES, where) if scored_dir.is_dir() else {}
+    check_not_empty(len(scored), f"{where} ({scored_dir})", "no frames to score", "restore the valid/ frames")
+    absent = sorted(set(scored) - set(frames))
+    if absent:
+        raise InputError(f"{where}: frame {absent[0]} of {scored_dir} is not in {task.frames_root / task.name}; "
+                         "valid/ and valid_all_frames/ must come from the same release")  # fmt: skip
+    return [frames[s].name for s in sorted(scored)]
 
 
 def _references(
@@ -189,9 +206,21 @@ def _no_mask_reason(obj: int, first: str | None, t: int | None, ann_dir: Path) -
     return f"first appears at frame {first} but {png} has no pixel with id {obj} (empty mask)"
 
 
-def convert(root: Path, split: str, *, workers: int = 2, progress: bool = True, strict: bool = True):
-    """YouTube-VOS root + split (train|valid) -> (JSON doc, image folder, (videos, frames, objects), log)."""
+def convert(
+    root: Path, split: str, *, workers: int = 2, progress: bool = True, strict: bool = True, frames: str = ""
+):
+    """YouTube-VOS root + split (train|valid) -> (JSON doc, image folder, (videos, frames, objects), log).
+
+    ``frames``: the folder whose JPEGImages give the image paths (default: the split's own). For
+    ``valid``, ``valid_all_frames`` runs inference on every frame of the 30 fps video (annotations,
+    meta.json and the scored frames, ``eval_files``, still come from ``valid/``)."""
     split_root = Path(root) / split
+    frames = frames or split
+    frames_root = None if frames == split else Path(root) / frames / "JPEGImages"
+    if frames_root is not None and not frames_root.is_dir():
+        raise InputError(
+            f"{frames_root}: not found; the {frames} download must be unpacked beside {split_root}"
+        )
     log = ItemLog()
     meta, category_ids = read_meta(split_root, None if strict else log)
     tasks = [
@@ -206,10 +235,11 @@ def convert(root: Path, split: str, *, workers: int = 2, progress: bool = True, 
             },
             eval_files=split != "train",
             strict=strict,
+            frames_root=frames_root,
         )
         for video, objects in sorted(meta.items())
     ]
-    weights = [_count_frames(split_root / "JPEGImages" / t.name) for t in tasks]
+    weights = [_count_frames((frames_root or split_root / "JPEGImages") / t.name) for t in tasks]
     results = parallel_map(convert_video, tasks, workers=workers, weights=weights,
                            desc=f"YouTube-VOS {split}", unit="frame", progress=progress)  # fmt: skip
     for _, task_log in results:
@@ -220,7 +250,7 @@ def convert(root: Path, split: str, *, workers: int = 2, progress: bool = True, 
     doc = {
         "meta": {
             "category_labels": {str(i): name for name, i in category_ids.items()},
-            "source": f"YouTube-VOS 2019 {split}",
+            "source": f"YouTube-VOS 2019 {split}" + (f" (frames: {frames})" if frames_root else ""),
         },
         "sequences": records,
     }
@@ -229,7 +259,7 @@ def convert(root: Path, split: str, *, workers: int = 2, progress: bool = True, 
         sum(len(r["image_paths"]) for r in records),
         sum(len(r["categories"]) for r in records),
     )
-    return doc, split_root / "JPEGImages", counts, log
+    return doc, frames_root or split_root / "JPEGImages", counts, log
 
 
 def _count_frames(folder: Path) -> int:

@@ -3,9 +3,9 @@
     python stages/report.py --params params.yaml --metrics metrics --live dvclive \
         --out metrics/report.md --plots plots [--paper paper_results.yaml] [--ablation ablation.csv]
 
-Reads the top-level ``temporal_window`` (shown in the report) and ``data.source`` of the params file: the
-paper's figures are shown, with their sources, on real data only (on synthetic data they are not comparable). Inputs that do not
-exist yet (a regime not trained, no dvclive logs, no ablation table) become notes in the report.
+Reads the top-level ``temporal_window`` (shown in the report), ``data.source`` (the paper's figures are
+shown, with their sources, on real data only: on synthetic data they are not comparable) and
+``convert.youtube_vos_val_frames`` (which frames the temporal window counted). Inputs that do not exist yet (a regime not trained, no dvclive logs, no ablation table) become notes in the report.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The one entry point of the raw-dataset converters: it turns an official dataset name into its standardized JSON plus image link.
+"""The entry point of the raw-dataset converters: an official dataset name -> standardized JSON + image link.
 
 Official names (hodor-data-format.md) and the raw folders they are made from (below a raw root such as
 ``data/synthetic``), with the image folder that ``workspace/dataset_images/<folder>`` links to:

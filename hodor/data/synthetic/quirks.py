@@ -149,13 +149,13 @@ def _youtube_vos(root: Path) -> list[Quirk]:
     labels[:4, :4] = 200
     write_label_png(png, labels, youtube_vos_palette())
     quirks.append(Quirk("youtube-vos PNG id not in meta.json", "youtube_vos_2019_train",
-                        f"video {vid}, frame {png.stem}", "repaired", "id 200 painted in one PNG: dropped"))  # fmt: skip
+                        f"video {vid}, frame {png.stem}", "repaired", "id 200 painted in a PNG: dropped"))  # fmt: skip
     vid, e = copy("q003")
     key = sorted(e["objects"])[0]
     frames = e["objects"][key]["frames"]
     e["objects"][key]["frames"] = [*frames, frames[0]]
     quirks.append(Quirk("youtube-vos frame name listed twice", "youtube_vos_2019_train",
-                        f"video {vid}, object {key}", "repaired", "a frame repeated in 'frames': kept once"))  # fmt: skip
+                        f"video {vid}, object {key}", "repaired", "a frame repeated in 'frames': once"))  # fmt: skip
     vid, e = copy("q004")
     frames_on_disk = sorted((split / "JPEGImages" / vid).glob("*.jpg"))
     _truncate(frames_on_disk[len(frames_on_disk) // 2])

@@ -8,8 +8,9 @@ davis_val share one folder). Raw folders: --raw-root/<coco|DAVIS|youtube_vos>, o
 the keys data.coco_root / data.davis_root / data.youtube_vos_root of the params file (the whole `data`
 section is checked strictly, as hodor.data.params.DataParams). Params section ``convert`` (strict,
 max_skipped_fraction, youtube_vos_val_frames) is hodor.convert.params.ConvertParams: the skip/report
-policy; the report of skipped and repaired items is written beside the JSON as <name>.report.json. With params ``official.json_dir`` set (the
-official workspace zip), the official JSON is validated and placed instead of converting.
+policy; the report of skipped and repaired items is written beside the JSON as <name>.report.json.
+With params ``official.json_dir`` set (the official workspace zip), the official JSON is validated and
+placed instead of converting.
 """
 
 from __future__ import annotations

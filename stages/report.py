@@ -5,7 +5,8 @@
 
 Reads the top-level ``temporal_window`` (shown in the report), ``data.source`` (the paper's figures are
 shown, with their sources, on real data only: on synthetic data they are not comparable) and
-``convert.youtube_vos_val_frames`` (which frames the temporal window counted). Inputs that do not exist yet (a regime not trained, no dvclive logs, no ablation table) become notes in the report.
+``convert.youtube_vos_val_frames`` (which frames the temporal window counted). Inputs that do not exist
+yet (a regime not trained, no dvclive logs, no ablation table) become notes in the report.
 """
 
 from __future__ import annotations

@@ -4,15 +4,22 @@ frames apart in ``eval_files``) and DAVIS 2017 test-dev (only frame 0 annotated)
 from __future__ import annotations
 
 import json
+import runpy
 import shutil
 from pathlib import Path
 
-from test_convert_raw import make_davis, make_youtube_vos, write_jpeg
+import torch
+import yaml
+from PIL import Image
+from test_convert_raw import H, W, make_davis, make_youtube_vos, write_jpeg
+from test_infer_cli import PARAMS, REPO
+from test_infer_dataset import save_checkpoint
 
 from hodor.cli import main as hodor_main
 from hodor.convert.policy import Policy
 from hodor.convert.run import convert_to_file, convert_to_workspace
 from hodor.data.standard_json import load_video_dataset
+from hodor.model import ModelParams, build_model
 
 
 def test_youtube_vos_valid_all_frames(tmp_path: Path) -> None:
@@ -68,3 +75,35 @@ def test_davis_testdev_converts_with_frame_zero_only(tmp_path: Path, capsys) -> 
     assert list(seq["segmentations"]) == ["0"] and sorted(seq["segmentations"]["0"]) == ["1", "2"]
     assert seq["tracks"][1:] == [{}, {}, {}]
     assert (tmp_path / "ws" / "dataset_images" / "davis_testdev" / "bear" / "00003.jpg").is_file()
+
+
+def test_davis_testdev_stage_conversion_and_inference_write_server_pngs(tmp_path: Path) -> None:
+    """test-dev through the stage scripts: convert@davis_testdev, then inference writes one palette PNG per
+    frame of every sequence, at the frame size (the server's upload format)."""
+    root = make_davis(tmp_path / "raw" / "DAVIS", {"test-dev": {"bear": 2}}, frames=3)
+    for png in sorted((root / "Annotations" / "480p" / "bear").glob("*.png"))[1:]:
+        png.unlink()
+    ws = tmp_path / "workspace"
+    convert = runpy.run_path(str(REPO / "stages/convert.py"))["main"]
+    assert (
+        convert(["--name", "davis_testdev", "--raw-root", str(tmp_path / "raw"), "--workspace", str(ws)]) == 0
+    )
+    quick = ModelParams(variant="quick")
+    torch.manual_seed(0)
+    ckpt = save_checkpoint(tmp_path / "final.pth", build_model(quick), quick)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(PARAMS))
+    infer = runpy.run_path(str(REPO / "stages/infer.py"))["main"]
+    out = tmp_path / "outputs" / "davis_testdev"
+    args = [
+        "--params",
+        str(tmp_path / "params.yaml"),
+        "--checkpoint",
+        str(ckpt),
+        "--dataset",
+        "davis_testdev",
+    ]
+    assert infer([*args, "--workspace", str(ws), "--out", str(out)]) == 0
+    pngs = sorted(p.name for p in (out / "bear").glob("*.png"))
+    assert pngs == ["00000.png", "00001.png", "00002.png"]
+    with Image.open(out / "bear" / "00002.png") as image:
+        assert image.mode == "P" and image.size == (W, H)

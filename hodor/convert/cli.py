@@ -6,6 +6,8 @@ Examples::
         # -> workspace/dataset_json_annotations/davis_val.json + workspace/dataset_images/davis_trainval (link)
     hodor convert youtube_vos data/synthetic/youtube_vos --split valid --out /tmp/ytvos_val.json
     hodor convert coco data/synthetic/coco --workspace workspace --workers 2
+    hodor convert davis datasets/DAVIS --split test-dev --workspace workspace      # -> davis_testdev.json
+    hodor convert youtube_vos datasets/youtube_vos --split valid --frames valid_all_frames --out /tmp/v.json
 """
 
 from __future__ import annotations

@@ -22,11 +22,12 @@ $(BIN)/.installed: pyproject.toml $(LOCK)
 setup: $(BIN)/.installed
 
 # DVC experiments and dvclive need a git repository with at least one commit: a fresh `git clone` has
-# one; a source tarball gets a local repository and an initial commit here.
+# one; a source tarball gets a local repository and an initial commit here (never of the dataset roots).
 repro: setup
 	@git rev-parse --is-inside-work-tree >/dev/null 2>&1 || git init --quiet
 	@git rev-parse --verify --quiet HEAD >/dev/null || \
-	  (git add -A && git -c user.name=hodor -c user.email=hodor@localhost commit --quiet -m "initial commit")
+	  (git add -A -- . $$($(BIN)/python -m hodor.data.params params.yaml) && \
+	   git -c user.name=hodor -c user.email=hodor@localhost commit --quiet -m "initial commit")
 	$(BIN)/dvc repro
 
 # Lint and format check first (cheap), then the whole suite, slow end-to-end tests included.

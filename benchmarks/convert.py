@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from hodor.data.convert import build
+from hodor.convert.run import build
 from hodor.data.palette import write_label_png
 
 

@@ -20,7 +20,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "hodor.data.synthetic.cli",
         "write the synthetic raw COCO / DAVIS / YouTube-VOS workspace",
     ),
-    "convert": ("hodor.data.convert_cli", "convert a raw dataset to the standardized HODOR JSON"),
+    "convert": ("hodor.convert.cli", "convert a raw dataset to the standardized HODOR JSON"),
     "train": ("hodor.train.cli", "train (static / sparse / dense), single process or under torchrun"),
     "infer": ("hodor.infer.cli", "propagate masks through a standardized-JSON video dataset"),
     "segment": ("hodor.infer.segment_cli", "segment your own video from a first-frame mask"),

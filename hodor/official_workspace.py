@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hodor.atomic import atomic_path, write_json
-from hodor.data.convert import DATASETS
+from hodor.convert.run import DATASETS
 from hodor.data.standard_json import load_image_dataset, load_video_dataset
 from hodor.data.workspace import json_path, link_images
 from hodor.errors import InputError
@@ -24,6 +24,7 @@ RAW_IMAGE_DIRS: dict[tuple[str, str], str] = {
     ("coco", "train"): "train2017",
     ("davis", "train"): "JPEGImages/480p",
     ("davis", "val"): "JPEGImages/480p",
+    ("davis", "test-dev"): "JPEGImages/480p",
     ("youtube_vos", "train"): "train/JPEGImages",
     ("youtube_vos", "valid"): "valid/JPEGImages",
 }
@@ -55,8 +56,10 @@ def _copy(src: Path, dst: Path) -> None:
 def import_json(name: str, json_dir: Path, raw_root: Path, workspace: Path) -> Path:
     """Validate the official ``<json_dir>/<name>.json`` against the raw images and place it in ``workspace``.
 
-    The JSON is loaded with our loader (every field checked) with image paths resolved against the raw
-    image folder, which is linked to ``workspace/dataset_images/<folder>`` as for converted data.
+    The JSON is loaded with our loader (every field checked; paths that leave the image folder refused
+    before any file is read), every image it names is checked to exist below the raw image folder
+    (through links), and only then is that folder linked to ``workspace/dataset_images/<folder>`` and the
+    JSON placed, as for converted data.
     """
     if name not in DATASETS:
         raise InputError(f"unknown dataset name {name!r}; choose one of {', '.join(DATASETS)}")
@@ -75,10 +78,27 @@ def import_json(name: str, json_dir: Path, raw_root: Path, workspace: Path) -> P
         if kind == "coco"
         else [p for s in dataset.sequences for p in s.image_paths]
     )
+    check_images_exist(images, paths, src)
     link_images(Path(workspace), name, images, paths)
     out = json_path(Path(workspace), name)
     _copy(src, out)
     return out
+
+
+def check_images_exist(images: Path, paths: list[str], source: Path) -> None:
+    """Every image the JSON names must be a readable file below ``images``, following links (a linked
+    dataset root, linked files): checked before anything is placed, so inference never fails late."""
+    if not images.is_dir():
+        raise InputError(
+            f"{source}: its images belong in {images}, which does not exist (or is a broken link); point "
+            "the data.*_root key at the raw dataset that matches the official JSON"
+        )
+    missing = [p for p in dict.fromkeys(paths) if not (images / p).is_file()]
+    if missing:
+        raise InputError(
+            f"{source}: {len(missing)} of the {len(set(paths))} images it names are missing under {images} "
+            f"(e.g. {missing[0]}); use the image release the official JSON was made from"
+        )
 
 
 def import_checkpoint(src: Path, out_dir: Path, model) -> Path:  # noqa: ANN001 - an nn.Module

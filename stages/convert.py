@@ -1,13 +1,16 @@
 """DVC stage `convert@<name>`: one raw dataset -> workspace/dataset_json_annotations/<name>.json.
 
-    python stages/convert.py --params params.yaml --name davis_val --raw-root data/raw --workspace workspace
+    python stages/convert.py --params params.yaml --name davis_val --raw-root data/synthetic --workspace workspace
 
 Writes the JSON (the stage's out) and links workspace/dataset_images/<folder> to the raw image folder (a
 relative symlink, not declared as an out: DVC would hash every image behind it, and davis_train and
 davis_val share one folder). Raw folders: --raw-root/<coco|DAVIS|youtube_vos>, or, without --raw-root,
 the keys data.coco_root / data.davis_root / data.youtube_vos_root of the params file (the whole `data`
-section is checked strictly, as hodor.data.params.DataParams). With params ``official.json_dir`` set (the
-official workspace zip), the official JSON is validated and placed instead of converting.
+section is checked strictly, as hodor.data.params.DataParams). Params section ``convert`` (strict,
+max_skipped_fraction, youtube_vos_val_frames) is hodor.convert.params.ConvertParams: the skip/report
+policy; the report of skipped and repaired items is written beside the JSON as <name>.report.json.
+With params ``official.json_dir`` set (the official workspace zip), the official JSON is validated and
+placed instead of converting.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ import sys
 from pathlib import Path
 
 from hodor.config import load_section
-from hodor.data.convert import DATASETS, convert_to_workspace, dataset_root
+from hodor.convert.params import ConvertParams
+from hodor.convert.policy import Policy
+from hodor.convert.run import DATASETS, convert_to_workspace, dataset_root
 from hodor.data.params import DataParams
 from hodor.errors import InputError
 from hodor.official_workspace import OfficialParams, import_json
@@ -54,7 +59,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"convert@{args.name}: imported {Path(official.json_dir) / out.name} -> {out} (official.json_dir)"
             )
             return 0
-        summary = convert_to_workspace(args.name, source, args.workspace, workers=args.workers)
+        params = None if args.raw_root else load_section(ConvertParams, args.params, "convert")
+        policy, options = (params.policy(), params.options(args.name)) if params else (Policy(), {})
+        summary = convert_to_workspace(
+            args.name, source, args.workspace, workers=args.workers, policy=policy, **options
+        )
     except InputError as err:
         print(f"convert@{args.name}: error: {err}", file=sys.stderr)
         return 2

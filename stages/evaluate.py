@@ -2,7 +2,7 @@
 
     python stages/evaluate.py --params params.yaml --regime video_dense --dataset davis_val \
         --predictions outputs/video_dense/davis_val --output metrics/video_dense_davis_val.json \
-        [--csv-dir metrics/video_dense_davis_val] [--raw-root data/raw]
+        [--csv-dir metrics/video_dense_davis_val] [--raw-root data/synthetic]
 
 Reads params section ``evaluate`` and, without ``--raw-root``, the section ``data`` (strictly, for
 ``data.davis_root`` / ``data.youtube_vos_root``). Writes the flat metrics JSON (DAVIS: J&F-Mean, J-Mean, J-Recall, J-Decay, F-Mean,

@@ -3,8 +3,10 @@
     python stages/report.py --params params.yaml --metrics metrics --live dvclive \
         --out metrics/report.md --plots plots [--paper paper_results.yaml] [--ablation ablation.csv]
 
-Reads the top-level ``temporal_window`` of the params file (shown in the report). Inputs that do not
-exist yet (a regime not trained, no dvclive logs, no ablation table) become notes in the report.
+Reads the top-level ``temporal_window`` (shown in the report), ``data.source`` (the paper's figures are
+shown, with their sources, on real data only: on synthetic data they are not comparable) and
+``convert.youtube_vos_val_frames`` (which frames the temporal window counted). Inputs that do not exist
+yet (a regime not trained, no dvclive logs, no ablation table) become notes in the report.
 """
 
 from __future__ import annotations
@@ -29,13 +31,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ablation", type=Path, help="CSV/JSON rows of temporal_window and J&F columns")
     args = parser.parse_args(argv)
     try:
-        window = read_yaml(args.params).get("temporal_window")
+        params = read_yaml(args.params)
+        window = params.get("temporal_window")
+        source = (params.get("data") or {}).get("source")
         inputs = ReportInputs(
             metrics_dir=args.metrics,
             paper_path=args.paper,
             live_dir=args.live,
             ablation_path=args.ablation,
             temporal_window=window if isinstance(window, int) else None,
+            data_source=source if source in ("real", "synthetic") else None,
+            youtube_vos_frames=(params.get("convert") or {}).get("youtube_vos_val_frames"),
         )
         out = build_report(inputs, args.out, args.plots)
     except InputError as err:

@@ -1,11 +1,13 @@
 """DVC stage `synthesize`: the synthetic raw COCO / DAVIS 2017 / YouTube-VOS 2019 workspace.
 
-    python stages/synthesize.py --params params.yaml --out data/raw
+    python stages/synthesize.py --params params.yaml --out data/synthetic
 
-Reads ``data.source`` and ``data.synthetic`` (seed, scale). With ``source: synthetic`` ``--out`` is replaced
-as a whole, atomically, and only when it is empty or a previous synthetic output (it carries the
-``.hodor_synthetic.json`` marker). With ``source: real`` the raw datasets are the folders named by
-``data.*_root``; this stage then only leaves an empty marker in ``--out`` so that DVC has an output to track.
+Reads ``data.source``, ``data.synthetic`` (seed, scale) and the three ``data.*_root`` keys. ``--out`` is
+the synthetic data's own folder (``data/synthetic``, never where users put real data): it is replaced as a
+whole, atomically, and only when it is empty or a previous synthetic output holding nothing but what its
+``.hodor_synthetic.json`` marker says it created; anything else in it stops the stage. With ``source:
+real`` the raw datasets are the folders named by ``data.*_root``, which must lie outside ``--out``; this
+stage then only leaves a marker in ``--out`` so that DVC has an output to track.
 """
 
 from __future__ import annotations
@@ -22,6 +24,18 @@ from hodor.data.synthetic.build import FORMAT, MARKER, VERSION, check_target
 from hodor.errors import InputError
 
 
+def check_roots_outside(data: DataParams, out: Path) -> None:
+    """Real datasets inside the synthetic folder would be deleted with it: refuse, naming the key."""
+    owned = out.resolve()
+    for key in ("coco_root", "davis_root", "youtube_vos_root"):
+        root = Path(getattr(data, key)).resolve()
+        if root == owned or owned in root.parents:
+            raise InputError(
+                f"data.{key} = {getattr(data, key)} lies inside {out}, the synthetic data's folder, which this "
+                f"stage replaces; put the real dataset elsewhere (e.g. datasets/) and point data.{key} there"
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
@@ -30,12 +44,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         data = load_section(DataParams, args.params, "data")
         if data.source == "real":
+            check_roots_outside(data, args.out)
             check_target(args.out)
             with atomic_directory(args.out) as tmp:
                 # A marker with no datasets: a later switch back to 'synthetic' may replace it.
-                write_json(
-                    tmp / MARKER, {"format": FORMAT, "version": VERSION, "source": "real", "counts": {}}
-                )
+                marker = {"format": FORMAT, "version": VERSION, "source": "real", "counts": {}, "files": []}
+                write_json(tmp / MARKER, marker)
             print(f"synthesize: skipped (data.source: real; COCO {data.coco_root}, DAVIS {data.davis_root})")
             return 0
         params = data.synthetic

@@ -15,7 +15,7 @@ from pycocotools.coco import COCO
 from test_convert_raw import make_coco, make_davis, make_youtube_vos
 
 from hodor.cli import main as hodor_main
-from hodor.data.convert import convert_to_file, convert_to_workspace
+from hodor.convert.run import convert_to_file, convert_to_workspace
 from hodor.data.palette import read_label_png
 from hodor.data.standard_json import load_image_dataset, load_video_dataset
 from hodor.data.workspace import image_root, link_images
@@ -194,7 +194,10 @@ def test_stage_reads_raw_folders_from_params(tmp_path: Path, capsys: pytest.Capt
     data = {"source": "real", "synthetic": {"seed": 0, "scale": "tiny"}, "coco_root": "none",
             "davis_root": str(raw), "youtube_vos_root": "none"}  # fmt: skip
     official = {"json_dir": None, "static_image": None, "video_sparse": None, "video_dense": None}
-    params.write_text(json.dumps({"data": data, "official": official, "model": {"other": 1}}))  # JSON is YAML
+    convert = {"strict": True, "max_skipped_fraction": 0.01, "youtube_vos_val_frames": "valid"}
+    params.write_text(
+        json.dumps({"data": data, "official": official, "convert": convert, "model": {"other": 1}})
+    )  # JSON is YAML
     ws = tmp_path / "ws"
     assert (
         stage.main(["--params", str(params), "--name", "davis_val", "--workspace", str(ws), "--workers", "1"])

@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from hodor.data.convert import convert_to_workspace, dataset_root
+from hodor.convert.run import convert_to_workspace, dataset_root
 from hodor.data.palette import davis_palette, read_label_png, youtube_vos_palette
 from hodor.data.standard_json import load_video_dataset
 from hodor.data.synthetic import synthesize

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import torch
 
-from hodor.data.convert import convert_to_file
+from hodor.convert.run import convert_to_file
 from hodor.data.standard_json import load_video_dataset
 from hodor.data.synthetic import synthesize
 from hodor.errors import InputError
@@ -45,3 +46,29 @@ def test_import_checkpoint_checks_the_model(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="does not fit the model"):
         import_checkpoint(src, tmp_path / "other", other)
     assert not (tmp_path / "other" / "final.pth").exists()
+
+
+def test_import_json_checks_every_image_behind_a_link_before_placing(tmp_path: Path) -> None:
+    """A linked dataset root whose target lacks one frame, or a JSON path leaving the image folder,
+    is refused before the workspace gets a link or a JSON."""
+    real = tmp_path / "disk" / "DAVIS"
+    synthesize(tmp_path / "disk", seed=0, scale="tiny")
+    (tmp_path / "linked").symlink_to(real)
+    official = tmp_path / "official"
+    convert_to_file("davis_val", real, official / "davis_val.json", workers=1, progress=False)
+    doc = json.loads((official / "davis_val.json").read_text())
+    missing = real / "JPEGImages" / "480p" / doc["sequences"][0]["image_paths"][-1]
+    missing.unlink()
+    ws = tmp_path / "ws"
+    with pytest.raises(
+        InputError, match=rf"1 of the \d+ images it names are missing under .*linked.*{missing.name}"
+    ):
+        import_json("davis_val", official, tmp_path / "linked", ws)
+    assert not ws.exists()
+
+    for bad in ("../../etc/passwd", "/etc/passwd", "bear/../../x.jpg"):
+        doc["sequences"][0]["image_paths"][0] = bad
+        (official / "davis_val.json").write_text(json.dumps(doc))
+        with pytest.raises(InputError, match=r"image_paths\[0\]'.*leaves the image folder"):
+            import_json("davis_val", official, tmp_path / "linked", ws)
+    assert not ws.exists()

@@ -124,3 +124,26 @@ def test_report_stage(tmp_path, metrics, repo_root, capsys) -> None:
     assert "Temporal window of this run: 7" in (metrics / "report.md").read_text()
     assert stage.main([*argv, "--paper", str(tmp_path / "missing.yaml")]) == 2
     assert "missing.yaml" in capsys.readouterr().err
+
+
+def test_paper_column_real_data_with_source_synthetic_not_comparable(tmp_path, metrics, repo_root) -> None:
+    """Real data: the verified figure with its source footnote; synthetic data: no paper figure at all,
+    and the report says why."""
+    paper = repo_root / "paper_results.yaml"
+    inputs = ReportInputs(metrics, paper, data_source="real", youtube_vos_frames="valid_all_frames")
+    text = build_report(inputs, tmp_path / "r.md", tmp_path / "p1").read_text()
+    assert "Frames: every frame of each video (valid_all_frames)" in text
+    assert "| Static images (COCO) | 61.2 (77.5[1]) | 50.0 (74.7[1]) | 50.0 (80.2[1]) |" in text
+    assert "[1] Paper figure from SegGPT (arXiv:2304.03284), Table 3" in text
+    assert "not comparable" not in text
+    synthetic = build_report(
+        ReportInputs(metrics, paper, data_source="synthetic", youtube_vos_frames="valid", temporal_window=3),
+        tmp_path / "s.md",
+        tmp_path / "p2",
+    ).read_text()
+    assert (
+        "Frames: every 5th frame of each video (valid, the standard download); the temporal window of 3"
+        in synthetic
+    )
+    assert "77.5" not in synthetic and "paper's figures are not comparable" in synthetic
+    assert "| Static images (COCO) | 61.2 (—) | 50.0 (—) | 50.0 (—) |" in synthetic

@@ -168,9 +168,23 @@ def test_refuses_a_foreign_non_empty_directory(tmp_path: Path) -> None:
 def test_replaces_a_previous_output_completely(raw: Path, tmp_path: Path) -> None:
     out = tmp_path / "raw"
     synthesize(out, seed=3, scale="tiny")
-    (out / "DAVIS" / "stale.txt").write_text("left over")
     synthesize(out, seed=0, scale="tiny")
     assert _files(out) == _files(raw)
+
+
+def test_never_deletes_what_it_did_not_create(tmp_path: Path) -> None:
+    """A folder a user copied into the synthetic output (e.g. a real dataset) stops the replacement."""
+    out = tmp_path / "synthetic"
+    synthesize(out, seed=3, scale="tiny")
+    for copied in (out / "my_coco" / "x.jpg", out / "DAVIS" / "JPEGImages" / "480p" / "mine" / "00000.jpg"):
+        copied.parent.mkdir(parents=True)
+        copied.write_bytes(b"precious")
+        before = _files(out)
+        with pytest.raises(InputError, match=f"holds {copied.relative_to(out)}.*did not create"):
+            synthesize(out, seed=0, scale="tiny")
+        assert _files(out) == before
+        copied.unlink()
+        copied.parent.rmdir()
 
 
 def test_interrupted_run_leaves_nothing_a_stage_would_accept(

@@ -1,1 +1,2 @@
-"""Datasets: raw-format readers, converters, the standardized HODOR JSON, the synthetic workspace."""
+"""Datasets: the standardized HODOR JSON, image ops, the workspace layout, training samples, the synthetic
+workspace (raw-format conversion is hodor.convert)."""

@@ -107,7 +107,10 @@ def resize_mask(mask: Tensor | np.ndarray, size: tuple[int, int]) -> Tensor:
 
 
 def read_frame_bgr(path: str | Path) -> np.ndarray:
-    """Read one frame as [H, W, 3] uint8 BGR (as OpenCV does); InputError naming the file on failure."""
+    """Read one frame as [H, W, 3] uint8 BGR (as OpenCV does); InputError naming the file on failure.
+
+    ``cv2.imread`` applies the EXIF orientation tag (the official code's rule); the converters measure
+    image sizes by the same rule (hodor.convert.validate.oriented_size)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: frame not found; check the dataset image root and the JSON's image paths")

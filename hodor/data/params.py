@@ -1,13 +1,16 @@
 """``data`` section of params.yaml: where the raw datasets are, and whether to synthesize them.
 
-The default pipeline synthesizes small datasets in the real raw layouts under ``data/raw``; pointing the
+The default pipeline synthesizes small datasets in the real raw layouts under ``data/synthetic``; pointing the
 three roots at the real COCO 2017, DAVIS 2017 and YouTube-VOS 2019 folders (and ``source: real``) runs
 the same stages on the real data.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from hodor.data.synthetic.params import SynthesisParams
@@ -26,3 +29,25 @@ class DataParams:
     coco_root: str
     davis_root: str
     youtube_vos_root: str
+
+
+def git_excludes(params: Path, repo: Path) -> list[str]:
+    """``:(exclude)<root>`` pathspecs for the dataset roots of ``params`` that lie inside ``repo``.
+
+    ``make repro`` in a source tarball commits the tree with ``git add -A``; a real dataset placed in the
+    repository (the paper profile uses ``datasets/``) must never be added, whatever .gitignore says.
+    """
+    import yaml  # only this helper needs it
+
+    data = (yaml.safe_load(Path(params).read_text()) or {}).get("data") or {}
+    repo = Path(repo).resolve()
+    out = []
+    for key in ("coco_root", "davis_root", "youtube_vos_root"):
+        root = (repo / str(data.get(key, ""))).resolve()
+        if data.get(key) and root != repo and repo in root.parents:
+            out.append(f":(exclude){os.path.relpath(root, repo)}")
+    return out
+
+
+if __name__ == "__main__":  # python -m hodor.data.params PARAMS: the pathspecs, for the Makefile
+    print(" ".join(git_excludes(Path(sys.argv[1]), Path.cwd())))

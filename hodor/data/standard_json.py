@@ -181,6 +181,19 @@ def _as_int(value: Any, where: _Where, field: str) -> int:
     raise where.error(field, f"expected an integer (or numeric string), got {value!r}")
 
 
+def _relative_path(value: str, where: _Where, field: str) -> str:
+    """An image path must stay inside its image folder: relative, no ``..`` component. Checked before any
+    file is opened, so a hostile or mistaken JSON cannot make us read (or later write beside) other files."""
+    parts = value.replace("\\", "/").split("/")
+    if not value or value.startswith(("/", "\\")) or (len(value) > 1 and value[1] == ":") or ".." in parts:
+        raise where.error(
+            field,
+            f"{value!r} leaves the image folder (an absolute path or a '..' component)",
+            "image paths must be relative to the dataset's image folder, e.g. 'bear/00000.jpg'",
+        )
+    return value
+
+
 def _as_str_list(value: Any, where: _Where, field: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise where.error(field, "expected a list of strings")
@@ -227,9 +240,13 @@ def _parse_sequence(record: Any, index: int, path: Path, image_root: Path) -> Vi
     if not isinstance(record.get("id"), (str, int)):
         raise _Where(path, f"sequences[{index}]").error("id", "missing or not a string")
     where = _Where(path, f"sequence {str(record['id'])!r}")
+    if "/" in _relative_path(str(record["id"]), where, "id").replace("\\", "/"):
+        raise where.error("id", "has a path separator", "a sequence id is one folder name (it names outputs)")
     if "image_paths" not in record:
         raise where.error("image_paths", "missing")
     image_paths = _as_str_list(record["image_paths"], where, "image_paths")
+    for i, image_path in enumerate(image_paths):
+        _relative_path(image_path, where, f"image_paths[{i}]")
     if "tracks" not in record and "segmentations" not in record:
         raise where.error("tracks/segmentations", "neither is present, so the sequence has no masks")
     tracks: list[dict[int, str]] = [{} for _ in image_paths]
@@ -271,6 +288,8 @@ def _parse_sequence(record: Any, index: int, path: Path, image_root: Path) -> Vi
     eval_files = record.get("eval_files")
     if eval_files is not None:
         eval_files = _as_str_list(eval_files, where, "eval_files")
+        for i, name in enumerate(eval_files):
+            _relative_path(name, where, f"eval_files[{i}]")
     return VideoSequence(
         id=str(record["id"]),
         height=height,
@@ -367,6 +386,7 @@ def _parse_image(record: Any, index: int, path: Path, labels: dict[int, str]) ->
     height, width = _as_int(record["height"], where, "height"), _as_int(record["width"], where, "width")
     if not isinstance(record["image_path"], str):
         raise where.error("image_path", "expected a string")
+    _relative_path(record["image_path"], where, "image_path")
     if not isinstance(record["segmentations"], list):
         raise where.error("segmentations", "expected a list of RLE counts strings")
     segs = [_counts(s, where, "segmentations") for s in record["segmentations"]]

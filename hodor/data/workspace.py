@@ -1,7 +1,7 @@
 """The official ``HODOR_WORKSPACE_DIR`` layout, and linking raw image folders into it.
 
 ``workspace/dataset_images/<folder>`` is a **relative symbolic link** to the raw image folder (e.g.
-``../../data/raw/DAVIS/JPEGImages/480p``), never a copy: COCO alone is 18 GB. Relative, so the repository
+``../../data/synthetic/DAVIS/JPEGImages/480p``), never a copy: COCO alone is 18 GB. Relative, so the repository
 (workspace and raw data together) can be moved or cloned elsewhere without breaking the links. The image
 paths inside the JSONs (``bear/00000.jpg``) are relative to that folder, exactly as in the official
 workspace, so an official workspace with real folders there works unchanged.

@@ -154,12 +154,33 @@ def _paper_cell(number: PaperNumber | None) -> str:
     return f"{number.value:.1f}" + ("" if number.verified else "†")
 
 
+def _cell(number: PaperNumber | str | None) -> str:
+    return number if isinstance(number, str) else _paper_cell(number)
+
+
 def _fps(value) -> str:
     return "—" if not isinstance(value, (int, float)) else f"{value:.2f}"
 
 
+def _with_sources(paper: dict, sources: list[str]) -> dict:
+    """The paper numbers with each verified value marked by the footnote number of its source (appended to
+    ``sources``); -> dataset -> regime -> metric -> cell text."""
+    cells: dict = {}
+    for dataset, regimes in paper.items():
+        for regime, numbers in regimes.items():
+            for metric, number in numbers.items():
+                text = _paper_cell(number)
+                if number.value is not None and number.verified:
+                    if number.source not in sources:
+                        sources.append(number.source)
+                    text += f"[{sources.index(number.source) + 1}]"
+                cells.setdefault(dataset, {}).setdefault(regime, {})[metric] = text
+    return cells
+
+
 def results_table(dataset: str, metrics: dict[tuple[str, str], dict], paper: dict, regimes: list[str]) -> str:
-    """One markdown table: a row per regime, each cell ``ours (paper)``, and the fps."""
+    """One markdown table: a row per regime, each cell ``ours (paper)``, and the fps. ``paper``: dataset ->
+    regime -> metric -> PaperNumber or already formatted cell text."""
     _, columns = TABLES[dataset]
     header = ["Training"] + [c for c, _, _ in columns] + ["fps"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -167,8 +188,8 @@ def results_table(dataset: str, metrics: dict[tuple[str, str], dict], paper: dic
         ours = metrics.get((regime, dataset), {})
         published = paper.get(dataset, {}).get(regime, {})
         cells = [REGIMES.get(regime, regime)]
-        cells += [f"{_pct(ours.get(key))} ({_paper_cell(published.get(pkey))})" for _, pkey, key in columns]
-        cells.append(f"{_fps(ours.get('fps'))} ({_paper_cell(published.get('fps'))})")
+        cells += [f"{_pct(ours.get(key))} ({_cell(published.get(pkey))})" for _, pkey, key in columns]
+        cells.append(f"{_fps(ours.get('fps'))} ({_cell(published.get('fps'))})")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -181,6 +202,8 @@ class ReportInputs:
     ablation_path: Path | None = None
     temporal_window: int | None = None
     notes: list[str] = field(default_factory=list)
+    data_source: str | None = None  # params data.source: "real" shows the paper column, "synthetic" not
+    youtube_vos_frames: str | None = None  # params convert.youtube_vos_val_frames: valid | valid_all_frames
 
 
 def _image(md_dir: Path, png: Path, alt: str) -> str:
@@ -191,6 +214,11 @@ def build_report(inputs: ReportInputs, out_md: Path, plots_dir: Path) -> Path:
     """Write ``out_md`` and the PNGs under ``plots_dir`` (replaced as a whole); returns ``out_md``."""
     metrics = load_metrics(inputs.metrics_dir)
     paper = load_paper_results(inputs.paper_path) if inputs.paper_path else {}
+    sources: list[str] = []
+    if inputs.data_source == "synthetic":
+        paper = {}  # synthetic data: no published figure is comparable, none is shown
+    elif inputs.data_source == "real":
+        paper = _with_sources(paper, sources)
     regimes = list(REGIMES) + sorted({r for r, _ in metrics} - set(REGIMES))
     notes = list(inputs.notes)
     lines = ["# HODOR: our results beside the paper's", ""]
@@ -198,12 +226,23 @@ def build_report(inputs: ReportInputs, out_md: Path, plots_dir: Path) -> Path:
         "Each cell is **ours (paper)** in percent; † marks a published number not yet verified against the "
         "paper PDF, — a number that is missing. Paper numbers: `paper_results.yaml` (with sources)."
     )
+    if inputs.data_source == "synthetic":
+        lines.append(
+            "**These numbers are on the synthetic data (data.source: synthetic): the paper's figures are not "
+            "comparable and are not shown.** Run on the real datasets (data.source: real) to see them."
+        )
     if inputs.temporal_window is not None:
         lines.append(
             f"Temporal window of this run: {inputs.temporal_window} (paper: {PAPER_TEMPORAL_WINDOW})."
         )
     for dataset, (title, _) in TABLES.items():
         lines += ["", f"## {title}", "", results_table(dataset, metrics, paper, regimes)]
+        if dataset == "youtube_vos_2019_val" and inputs.youtube_vos_frames:
+            lines.append("\n" + _window_frames(inputs.youtube_vos_frames, inputs.temporal_window))
+        cited = sorted({c for r in paper.get(dataset, {}).values() for c in r.values() if isinstance(c, str)})
+        for i, source in enumerate(sources, start=1):
+            if any(f"[{i}]" in c for c in cited):
+                lines.append(f"\n[{i}] Paper figure from {source}.")
         missing = [r for r in regimes if (r, dataset) not in metrics]
         if missing:
             notes.append(
@@ -227,6 +266,16 @@ def build_report(inputs: ReportInputs, out_md: Path, plots_dir: Path) -> Path:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in notes]
     write_text(out_md, "\n".join(lines) + "\n")
     return out_md
+
+
+def _window_frames(frames: str, window: int | None) -> str:
+    """Which frames YouTube-VOS inference (and so its temporal window) counted."""
+    w = "the temporal window" if window is None else f"the temporal window of {window} frames"
+    if frames == "valid_all_frames":
+        return (f"Frames: every frame of each video (valid_all_frames); {w} counts consecutive 30 fps "
+                "frames; scored: every 5th frame (eval_files from valid/).")  # fmt: skip
+    return (f"Frames: every 5th frame of each video (valid, the standard download); {w} counts those "
+            "frames, so it spans 5x as much video time as on all frames.")  # fmt: skip
 
 
 def _unscored(flat: dict | None) -> bool:

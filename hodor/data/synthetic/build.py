@@ -24,11 +24,13 @@ from tqdm import tqdm
 from hodor.atomic import atomic_directory, write_json
 from hodor.data.synthetic import coco, video
 from hodor.data.synthetic.assets import UNSEEN_CATEGORIES, Cutout, categories, cutouts
+from hodor.data.synthetic.quirks import add_quirks
 from hodor.data.synthetic.scales import SCALES, ScaleSpec
 from hodor.data.synthetic.scenes import Clip, make_clip
 from hodor.errors import InputError
 
 MARKER = ".hodor_synthetic.json"
+DATASET_FOLDERS = ("coco", "DAVIS", "youtube_vos")  # what a synthetic output holds besides its marker
 FORMAT = "hodor-synthetic-raw"
 VERSION = 1
 _COCO, _DAVIS_TRAIN, _DAVIS_VAL, _YTVOS_TRAIN, _YTVOS_VALID = range(5)  # rng domains
@@ -64,14 +66,45 @@ def is_synthetic_output(path: Path) -> bool:
         return False
 
 
+def foreign_files(out: Path) -> list[str]:
+    """Files under a previous synthetic output that its marker does not list as created by this generator
+    (relative paths, sorted). Markers from before the ``files`` list: everything below the three dataset
+    folders counts as created."""
+    try:
+        marker = json.loads((out / MARKER).read_text())
+    except (OSError, ValueError):
+        return []
+    created = set(marker.get("files", ()))
+    found = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if not p.is_dir() or p.is_symlink())
+    if "files" not in marker:
+        return [f for f in found if f != MARKER and f.split("/")[0] not in DATASET_FOLDERS]
+    return [f for f in found if f != MARKER and f not in created]
+
+
+def _created(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
 def check_target(out: Path) -> None:
-    """Refuse to replace anything that is not empty and not a previous synthetic output."""
+    """Refuse to replace anything that this command did not create: ``out`` must be new, empty, or a
+    previous synthetic output holding nothing but what its marker lists (a folder a user copied into it,
+    e.g. a real dataset, makes the whole replacement refused)."""
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a directory; choose another --out or remove the file")
-    if out.is_dir() and any(out.iterdir()) and not is_synthetic_output(out):
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if not is_synthetic_output(out):
         raise InputError(
             f"{out}: directory is not empty and has no {MARKER} marker, so it is not a previous synthetic "
             "output and would be overwritten; choose an empty or new --out directory (or delete this one)"
+        )
+    foreign = foreign_files(out)
+    if foreign:
+        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        raise InputError(
+            f"{out}: holds {', '.join(foreign[:3])}{more}, which the synthetic generator did not create; "
+            f"replacing {out} would delete it. Move it out (real datasets belong outside {out}, e.g. "
+            "datasets/) and rerun"
         )
 
 
@@ -181,9 +214,12 @@ def _youtube_vos(root: Path, seed: int, spec: ScaleSpec, progress: bool) -> dict
 
 
 def synthesize(
-    out: Path, *, seed: int = 0, scale: str = "default", progress: bool = False
+    out: Path, *, seed: int = 0, scale: str = "default", progress: bool = False, quirks: bool = False
 ) -> SynthesisSummary:
-    """Write the synthetic raw workspace under ``out`` (replacing a previous synthetic output)."""
+    """Write the synthetic raw workspace under ``out`` (replacing a previous synthetic output).
+
+    ``quirks``: also add one item per real-dataset quirk (hodor.data.synthetic.quirks), listed in the
+    marker under ``quirks``."""
     if scale not in SCALES:
         raise InputError(f"unknown synthetic scale {scale!r}; choose one of {', '.join(SCALES)}")
     out = Path(out)
@@ -197,5 +233,8 @@ def synthesize(
         counts |= _youtube_vos(tmp / "youtube_vos", seed, spec, progress)
         marker = {"format": FORMAT, "version": VERSION, "seed": seed, "scale": scale, "counts": counts}
         marker["scale_spec"] = asdict(spec)
+        if quirks:
+            marker["quirks"] = add_quirks(tmp)
+        marker["files"] = _created(tmp)  # what a later run may replace: nothing else
         write_json(tmp / MARKER, marker, indent=2)  # last: its presence means "complete"
     return SynthesisSummary(out, seed, scale, counts, time.perf_counter() - start)

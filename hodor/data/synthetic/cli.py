@@ -1,4 +1,4 @@
-"""``hodor synthesize --out DIR [--seed N] [--scale tiny|default|large]``."""
+"""``hodor synthesize --out DIR [--seed N] [--scale tiny|default|large] [--quirks]``."""
 
 from __future__ import annotations
 
@@ -18,9 +18,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--scale", choices=sorted(SCALES), default="default", help="dataset size (default: default)"
     )
+    parser.add_argument(
+        "--quirks",
+        action="store_true",
+        help="add one item per quirk of the real datasets (empty COCO polygons, corrupt frames, meta.json "
+        "mismatches, ...) for the converters to skip or repair; the list is in the marker file",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    summary = synthesize(args.out, seed=args.seed, scale=args.scale, progress=sys.stderr.isatty())
+    summary = synthesize(
+        args.out, seed=args.seed, scale=args.scale, progress=sys.stderr.isatty(), quirks=args.quirks
+    )
     print(summary.line())
     return 0

@@ -17,6 +17,7 @@ from hodor.data.palette import read_label_png
 from hodor.errors import InputError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+EXIF_ORIENTATION = 0x0112  # the EXIF tag OpenCV's imread applies
 VOID_ID = 255  # DAVIS marks "don't care" pixels with 255; it is never an object id
 _WIDE_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")
 
@@ -50,16 +51,33 @@ def list_frames(folder: Path, suffixes: tuple[str, ...], where: str) -> dict[str
     return {p.stem: p for p in files}
 
 
+def oriented_size(image: Image.Image) -> tuple[int, int]:
+    """(height, width) of ``image`` as OpenCV's ``imread`` returns it: with the EXIF orientation applied.
+
+    The one orientation rule of the project: training and inference read frames with ``cv2.imread``
+    (hodor.data.image_ops.read_frame_bgr, as the official code does), which turns an image by its EXIF
+    orientation tag; orientations 5-8 (transpose, 90 and 270 degree turns) swap height and width. The
+    converters measure sizes by the same rule, so an image whose stored pixels match its annotation but
+    whose EXIF tag turns it is caught here, not mid-training.
+    """
+    width, height = image.size
+    if image.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8):
+        return width, height
+    return height, width
+
+
 def check_image(path: Path, where: str) -> tuple[int, int]:
-    """Decode an image cheaply to prove it is intact; returns (height, width).
+    """Decode an image cheaply to prove it is intact; returns its (height, width) as OpenCV reads it
+    (EXIF orientation applied, see :func:`oriented_size`).
 
     JPEGs are decoded in the DCT domain at 1/8 scale (PIL ``draft``): every byte of the entropy-coded data
     is still read, so truncated or corrupt files fail, at a fraction of a full decode's cost.
     """
     try:
         with Image.open(path) as image:
-            width, height = image.size
-            image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+            height, width = oriented_size(image)
+            stored_w, stored_h = image.size
+            image.draft("RGB", (max(1, stored_w // 8), max(1, stored_h // 8)))
             image.load()
     except FileNotFoundError:
         raise InputError(

@@ -6,7 +6,8 @@
 
 Reads params ``model``, ``finetune`` (``finetune.<regime>``) and the top-level ``seed``; reads
 workspace/dataset_json_annotations/{youtube_vos_2019_train,davis_train}.json and their images; ``--init``
-is our pretrain final.pth or an official checkpoint. Writes NNNNNN.pth + final.pth into --out.
+is our pretrain final.pth or an official checkpoint. Writes NNNNNN.pth + final.pth into --out; rerun after
+an interruption, it resumes from the newest checkpoint (hodor/train/resume.py).
 """
 
 from __future__ import annotations

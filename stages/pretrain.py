@@ -6,6 +6,7 @@
 Reads params ``model``, ``pretrain`` and the top-level ``seed``; reads
 workspace/dataset_json_annotations/coco_2017_train.json and its images; writes NNNNNN.pth (last N kept) and
 final.pth into --out, metrics into --live. Runs the same under ``torchrun --nproc_per_node=N``.
+Rerun after an interruption, it resumes from the newest checkpoint (hodor/train/resume.py).
 """
 
 from __future__ import annotations

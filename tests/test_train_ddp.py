@@ -32,7 +32,7 @@ def _toy(workspace: Path, out: Path, *extra: str, ranks: int = 1) -> subprocess.
         ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={ranks}"] if ranks > 1 else []
     )
     cmd = [sys.executable, *launcher, "-m", "hodor.train.toydata", str(workspace), str(out), "--steps",
-           str(STEPS), "--samples-per-forward", "1", "--lr", str(LR), *extra]  # fmt: skip
+           str(STEPS), "--samples-per-forward", "1", "--lr", str(LR), "--backbone", "lcnet_035", *extra]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
 
@@ -43,10 +43,16 @@ def test_torchrun_two_ranks_match_single_process_and_resume(tmp_path: Path) -> N
     # global batch 2: one process accumulates 2 forwards, two processes do 1 forward each
     single = _toy(workspace, tmp_path / "one", "--dump-params", str(tmp_path / "one.pt"))
     assert single.returncode == 0, single.stderr[-2000:]
+    # Two ranks, killed after step 3 (before final.pth), then the same command: rank 0 resumes from
+    # 000002.pth and broadcasts it, every rank loads it.
+    killed = _toy(workspace, tmp_path / "two", "--kill-at", str(STEPS), ranks=2)
+    assert killed.returncode != 0 and not (tmp_path / "two/final.pth").exists()
     multi = _toy(workspace, tmp_path / "two", "--dump-params", str(tmp_path / "two.pt"), ranks=2)
     assert multi.returncode == 0, multi.stderr[-2000:]
-    one, two = _losses(single.stdout), _losses(multi.stdout)
+    assert "resuming from step 2" in multi.stdout, multi.stdout
+    one, two, resumed = _losses(single.stdout), _losses(killed.stdout), _losses(multi.stdout)
     assert sorted(one) == sorted(two) == list(range(1, STEPS + 1))
+    assert resumed == {STEPS: two[STEPS]}, "the resumed step equals the uninterrupted one exactly"
     for step in one:
         assert two[step] == pytest.approx(one[step], rel=1e-5), f"step {step}"
     rank0, rank1 = _params(tmp_path / "two.pt.rank0"), _params(tmp_path / "two.pt.rank1")
@@ -58,16 +64,6 @@ def test_torchrun_two_ranks_match_single_process_and_resume(tmp_path: Path) -> N
         assert torch.equal(value, rank1[name]), f"{name} differs between ranks"
         torch.testing.assert_close(value, reference[name], rtol=1e-4, atol=1e-5, msg=f"{name} vs 1 process")
     assert (tmp_path / "two" / "final.pth").exists() and (tmp_path / "one" / "final.pth").exists()
-
-    # Killed after step 3 (before final.pth): rank 0 resumes from 000002.pth, broadcasts it, every rank loads it.
-    killed = _toy(workspace, tmp_path / "again", "--kill-at", "3", ranks=2)
-    assert killed.returncode != 0 and not (tmp_path / "again/final.pth").exists()
-    resumed = _toy(workspace, tmp_path / "again", "--dump-params", str(tmp_path / "again.pt"), ranks=2)
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert "resuming from step 2" in resumed.stdout, resumed.stdout
-    assert _losses(resumed.stdout) == {3: two[3]}, "the resumed step equals the uninterrupted one exactly"
-    for name, value in _params(tmp_path / "again.pt.rank1").items():
-        assert torch.equal(value, rank1[name]), f"{name}: resumed rank 1 differs from the uninterrupted run"
 
     # No shared file system (one output folder per rank): rank 1 cannot read what rank 0 chose.
     (tmp_path / "per").mkdir()

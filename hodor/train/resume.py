@@ -78,7 +78,7 @@ def choose_start(
         found = newest_loadable(out_dir, def_id, iterations, say)
         if found is not None:
             return found
-    if _has_files(out_dir):
+    if _has_checkpoints(out_dir):
         say(_why_fresh(current, definition, def_id, resume))
         set_aside(
             out_dir, live_dir, current["id"] if current else time.strftime("unknown-%Y%m%d-%H%M%S"), say
@@ -95,8 +95,9 @@ def choose_start(
     return Start(), None
 
 
-def _has_files(folder: Path) -> bool:
-    return folder.is_dir() and any(folder.iterdir())
+def _has_checkpoints(folder: Path) -> bool:
+    """Only checkpoints are worth setting aside (a run killed before its first one left just run.json)."""
+    return folder.is_dir() and any(folder.glob("*.pth"))
 
 
 def _why_fresh(current: dict | None, definition: dict, def_id: str, resume: bool) -> str:
@@ -175,8 +176,8 @@ def restore(
     source = aside_root(out_dir) / def_id
     if not source.is_dir() or (read_run_file(source) or {}).get("id") != def_id:
         return None
-    if out_dir.is_dir():
-        out_dir.rmdir()  # empty: set aside just before
+    if out_dir.is_dir():  # its checkpoints were set aside just before; at most a run.json is left
+        shutil.rmtree(out_dir)
     live_copy = source / LIVE_COPY
     if live_dir is not None and live_copy.is_dir():
         with atomic_directory(live_dir) as tmp:

@@ -102,7 +102,7 @@ def toy_train_params(**overrides):
 
 def _main(argv: list[str] | None = None) -> int:
     """``python -m hodor.train.toydata WORKSPACE OUT [--regime R] [--steps N] [--samples-per-forward S]
-    [--lr LR] [--kill-at K] [--no-resume] [--out-per-rank] [--dump-params FILE]``: a toy training run
+    [--lr LR] [--backbone NAME] [--kill-at K] [--no-resume] [--out-per-rank] [--dump-params FILE]``: a toy training run
     printing ``STEP <n> <loss repr>`` per step (used by the torchrun tests). ``--out-per-rank``: rank r
     uses ``OUT/rank<r>`` (simulates nodes without a shared file system)."""
     import argparse
@@ -123,6 +123,7 @@ def _main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--samples-per-forward", type=int, default=1)
     parser.add_argument("--lr", type=float, default=None, help="constant learning rate (no warm-up)")
+    parser.add_argument("--backbone", help="timm backbone instead of the toy model's")
     parser.add_argument("--kill-at", type=int, default=0)
     parser.add_argument("--no-resume", action="store_true")
     parser.add_argument("--out-per-rank", action="store_true")
@@ -145,6 +146,8 @@ def _main(argv: list[str] | None = None) -> int:
     if not (args.workspace / "dataset_json_annotations").is_dir():
         make_toy_workspace(args.workspace)
     model_params = toy_model_params()
+    if args.backbone:
+        model_params = dataclasses.replace(model_params, backbone=args.backbone)
     trainer_box = {}
 
     class Keep(Hook):

@@ -83,7 +83,11 @@ def build_batches(
 
 
 def _meta(
-    regime: str, model_params: ModelParams, params: TrainParams, seed: int, definition: dict[str, Any]
+    regime: str,
+    model_params: ModelParams,
+    params: TrainParams,
+    seed: int,
+    definition: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     return {
         "format": ckpt.FORMAT,
@@ -93,12 +97,12 @@ def _meta(
         "model_params": to_dict(model_params),
         "train_params": to_dict(params),
         "definition": definition,
-        "definition_id": definition_id(definition),
+        "definition_id": definition_id(definition) if definition is not None else None,
     }
 
 
 def _payload(
-    trainer: Trainer, meta: dict[str, Any], official_keys: bool, live: LiveHook | None
+    trainer: Trainer, meta: dict[str, Any], official_keys: bool, live: LiveHook | None = None
 ) -> dict[str, Any]:
     wrapper = trainer.model.module if isinstance(trainer.model, DistributedDataParallel) else trainer.model
     state = {k: v.detach().cpu() for k, v in wrapper.model.state_dict().items()}

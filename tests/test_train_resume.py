@@ -249,6 +249,28 @@ def test_full_disk_keeps_the_previous_checkpoint_and_a_bad_file_is_skipped(
     assert summary.steps == STEPS - 2 and ckpt.load(out / "final.pth")["iterations"] == STEPS
 
 
+class _CtrlC(Hook):
+    def after_step(self, trainer, metrics) -> None:
+        if trainer.step == 3:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_then_resume_logs_the_same_means_off_the_log_interval(setup: Setup, tmp_path: Path) -> None:
+    """Rows average the steps since the previous row (log_interval 3): the steps before the checkpoint at
+    step 2 are in the checkpoint, so the resumed row for step 3 is the mean of steps 1-3, as without a stop."""
+    params = _train_params(log_interval=3)
+    kw = dict(model_params=_model(), params=params, seed=0, workspace=setup.workspace, progress=False,
+              say=lambda line: None)  # fmt: skip
+    train("static", out_dir=tmp_path / "ref/ckpt", live_dir=tmp_path / "ref/live/static_image", **kw)
+    run = dict(out_dir=tmp_path / "run/ckpt", live_dir=tmp_path / "run/live/static_image")
+    with pytest.raises(KeyboardInterrupt):
+        train("static", hooks=[_CtrlC()], **run, **kw)
+    assert train("static", **run, **kw).steps == STEPS - 2
+    want = _curves(tmp_path / "ref/live/static_image")
+    assert [r.split("\t")[0] for r in want["loss"]] == ["step", "3", "4"]
+    assert _curves(tmp_path / "run/live/static_image") == want
+
+
 def test_curves_are_cut_back_to_the_resumed_step(tmp_path: Path) -> None:
     tsv = tmp_path / "plots/metrics/train/loss.tsv"
     tsv.parent.mkdir(parents=True)

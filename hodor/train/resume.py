@@ -106,7 +106,7 @@ def _why_fresh(current: dict | None, definition: dict, def_id: str, resume: bool
     if current is None:
         return "the output folder holds files of an unknown run definition: starting fresh"
     if current["id"] == def_id:
-        return "no checkpoint of this run loads: starting fresh"
+        return "no checkpoint of this run at or below `iterations` loads: starting fresh"
     diff = differences(current.get("definition", {}), definition)
     shown = "; ".join(diff[:4]) + (f"; +{len(diff) - 4} more" if len(diff) > 4 else "")
     return f"run definition changed ({shown}): starting fresh"

@@ -271,6 +271,20 @@ def test_ctrl_c_then_resume_logs_the_same_means_off_the_log_interval(setup: Setu
     assert _curves(tmp_path / "run/live/static_image") == want
 
 
+def test_iterations_may_grow_and_a_shorter_run_is_already_complete(setup: Setup, tmp_path: Path) -> None:
+    lines: list[str] = []
+    kw = dict(model_params=_model(), seed=0, workspace=setup.workspace, out_dir=tmp_path, progress=False,
+              say=lines.append)  # fmt: skip
+    train("static", params=_train_params(iterations=2, keep_last=2), **kw)
+    lines.clear()
+    assert train("static", params=_train_params(iterations=4, keep_last=2), **kw).steps == 2
+    assert lines == [f"resuming from step 2 ({tmp_path / 'final.pth'})"]
+    lines.clear()
+    assert train("static", params=_train_params(iterations=2, keep_last=2), **kw).steps == 0  # 000002.pth
+    assert lines == [f"complete from step 2 ({tmp_path / '000002.pth'}); nothing to train"]
+    assert ckpt.load(tmp_path / "final.pth")["iterations"] == 2
+
+
 def test_curves_are_cut_back_to_the_resumed_step(tmp_path: Path) -> None:
     tsv = tmp_path / "plots/metrics/train/loss.tsv"
     tsv.parent.mkdir(parents=True)

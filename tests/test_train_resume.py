@@ -291,8 +291,8 @@ def test_curves_are_cut_back_to_the_resumed_step(tmp_path: Path) -> None:
     tsv.write_text("step\tloss\n1\t0.5\n2\t0.25\n3\t0.125\n4\t0.1")  # the last row cut by a kill
     cut_curves(tmp_path, 2)
     assert tsv.read_text() == "step\tloss\n1\t0.5\n2\t0.25\n"
-    tsv.write_text("step\tloss\n1\t0.5\n2\t0.2")  # partial number: '0.2' of '0.25' parses; step 2 <= 2 kept
-    cut_curves(tmp_path, 1)
+    tsv.write_text("step\tloss\n1\t0.5\n2")  # killed in the middle of the row of step 2
+    cut_curves(tmp_path, 5)
     assert tsv.read_text() == "step\tloss\n1\t0.5\n"
 
 

@@ -59,7 +59,7 @@ def test_training_without_dvclive_logs_to_a_file_and_checkpoints_record_versions
 # What `pip install 'hodor-vos[pipeline]'` adds (top-level module names); the core must not need them.
 PIPELINE_MODULES = ("dvc", "dvclive", "matplotlib", "imgviz", "skimage")
 CORE_MODULES = ("hodor.cli", "hodor.train.run", "hodor.train.cli", "hodor.infer.cli", "hodor.infer.segment_cli",
-                "hodor.infer.dataset", "hodor.evaluate.cli", "hodor.data.convert_cli", "hodor.data.synthetic.cli")  # fmt: skip
+                "hodor.infer.dataset", "hodor.evaluate.cli", "hodor.convert.cli", "hodor.data.synthetic.cli")  # fmt: skip
 
 
 def test_core_imports_without_the_pipeline_packages_and_names_the_extra(tmp_path: Path) -> None:

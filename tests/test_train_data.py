@@ -17,6 +17,7 @@ from hodor.errors import InputError
 from hodor.model import build_model
 from hodor.model.checkpoint import load_checkpoint_file, load_model_weights
 from hodor.train import checkpoint as ckpt
+from hodor.train.resume import aside_root
 from hodor.train.run import build_batches, train
 from hodor.train.toydata import make_toy_workspace, toy_model_params, toy_train_params
 
@@ -117,7 +118,7 @@ def test_no_usable_sample_is_an_input_error(tmp_path: Path) -> None:
         assert not (tmp_path / regime).exists()
 
 
-def test_resume_from_another_config_is_refused(tmp_path: Path) -> None:
+def test_another_config_sets_the_checkpoints_aside(tmp_path: Path) -> None:
     ws = make_toy_workspace(tmp_path, images=4, videos=1)
     params = toy_train_params(iterations=2, save_interval=2)
     out = tmp_path / "run"
@@ -130,12 +131,14 @@ def test_resume_from_another_config_is_refused(tmp_path: Path) -> None:
     assert sched_state["last_epoch"] == 2 and len(opt_state["state"]) > 0
     final = load_checkpoint_file(out / "final.pth")  # weights_only, as inference loads it
     load_model_weights(build_model(toy_model_params()), final)
+    # Another configuration never continues these checkpoints: they are set aside (tests/test_train_resume.py).
     changed = dataclasses.replace(params, base_lr=params.base_lr * 2)
-    with pytest.raises(InputError, match="base_lr"):
-        train("static", model_params=toy_model_params(), params=changed, seed=0, workspace=ws, out_dir=out,
-              resume=True, progress=False)  # fmt: skip
-    with pytest.raises(InputError, match="seed"):
-        ckpt.check_compatible(out / "000002.pth", saved, {**saved["hodor"], "seed": 1})
+    lines: list[str] = []
+    train("static", model_params=toy_model_params(), params=changed, seed=0, workspace=ws, out_dir=out,
+          progress=False, say=lines.append)  # fmt: skip
+    assert "train.base_lr" in lines[0] and "starting fresh" in lines[0]
+    aside = ckpt.load(aside_root(out) / saved["hodor"]["definition_id"] / "000002.pth")
+    assert all(torch.equal(v, saved["model"][k]) for k, v in aside["model"].items())
 
 
 @pytest.mark.parametrize("amp", ["bf16"])

@@ -5,6 +5,8 @@
     torchrun --nproc_per_node=2 -m hodor.cli train --regime sparse ... --init .../static_image/final.pth
 
 Reads the params sections ``model``, ``seed`` and ``pretrain`` (static) or ``finetune.<regime>``.
+Resumes by itself from the newest checkpoint of the same run definition in ``--out`` (one line says from
+which step); ``--no-resume`` starts fresh. See :mod:`hodor.train.resume`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from hodor.config import ParamsError, load_section, read_yaml
 from hodor.model import ModelParams, build_model
 from hodor.train.distributed import context_from_env
+from hodor.train.loop import Hook
 from hodor.train.params import REGIME_DIRS, REGIMES, FinetuneParams, TrainParams
 from hodor.train.run import TrainSummary, train
 
@@ -47,13 +50,17 @@ def add_arguments(parser: argparse.ArgumentParser, *, regime: str | None = None)
     parser.add_argument("--live", type=Path, help="dvclive folder for metrics (default: none)")
     parser.add_argument("--init", type=Path, help="start from these weights (ours or an official checkpoint)")
     parser.add_argument("--backbone", type=Path, help="mmdetection Swin-T+FPN checkpoint (paper pretraining)")
-    parser.add_argument("--resume", action="store_true", help="continue from the newest NNNNNN.pth in --out")
+    parser.add_argument(
+        "--no-resume", action="store_true",
+        help="start fresh even if --out holds checkpoints of the same run definition (they are set aside)",
+    )  # fmt: skip
     parser.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda when available")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def run_from_args(args: argparse.Namespace, regime: str) -> TrainSummary:
-    """Load params, work out rank/device from the torchrun environment, train."""
+def run_from_args(args: argparse.Namespace, regime: str, hooks: list[Hook] | None = None) -> TrainSummary:
+    """Load params, work out rank/device from the torchrun environment, train. ``hooks``: extra training
+    hooks (tests stop the process at chosen points through them)."""
     model_params = load_section(ModelParams, args.params, "model")
     train_params = load_train_params(args.params, regime)
     seed = read_seed(args.params)
@@ -61,8 +68,8 @@ def run_from_args(args: argparse.Namespace, regime: str) -> TrainSummary:
     out = args.out or args.workspace / "checkpoints" / REGIME_DIRS[regime]
     summary = train(
         regime, model_params=model_params, params=train_params, seed=seed, workspace=args.workspace,
-        out_dir=out, live_dir=args.live, init=args.init, backbone=args.backbone, resume=args.resume, ctx=ctx,
-        progress=not args.no_progress and ctx.is_main,
+        out_dir=out, live_dir=args.live, init=args.init, backbone=args.backbone, resume=not args.no_resume,
+        ctx=ctx, hooks=hooks, progress=not args.no_progress and ctx.is_main,
     )  # fmt: skip
     if ctx.is_main:
         print(summary.line())

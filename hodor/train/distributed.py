@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -74,3 +75,21 @@ def mean_over_ranks(values: dict[str, float], ctx: DistContext) -> dict[str, flo
 def barrier(ctx: DistContext) -> None:
     if ctx.distributed:
         dist.barrier()
+
+
+def broadcast_from_main(value: Any, ctx: DistContext) -> Any:
+    """Rank 0's ``value`` on every rank (a picklable object; identity for a single process)."""
+    if not ctx.distributed:
+        return value
+    box = [value if ctx.is_main else None]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def gather_objects(value: Any, ctx: DistContext) -> list[Any]:
+    """Every rank's ``value``, in rank order, on every rank (``[value]`` for a single process)."""
+    if not ctx.distributed:
+        return [value]
+    found: list[Any] = [None] * ctx.world_size
+    dist.all_gather_object(found, value)
+    return found

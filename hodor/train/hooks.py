@@ -61,7 +61,12 @@ class LiveHook(Hook):
 
     KEYS = ("loss", "dice", "ce", "iou", "lr", "it_per_s")
 
-    def __init__(self, directory: Path, interval: int, resume: bool) -> None:
+    def __init__(
+        self, directory: Path, interval: int, resume: bool, window: list[dict[str, float]] | None = None
+    ) -> None:
+        """``resume``: append to the curves in ``directory`` (cut back to the resumed step beforehand,
+        :func:`hodor.train.resume.cut_curves`); ``window``: the metrics of the steps after the last
+        logged one, saved in the checkpoint, so the next row averages the same steps as without a stop."""
         try:
             from dvclive import Live  # imported lazily: only the main process of a run logs
         except ImportError:  # the core install (no [pipeline] extra): plain text, same figures
@@ -69,7 +74,7 @@ class LiveHook(Hook):
         else:
             self.live = Live(str(directory), dvcyaml=None, save_dvc_exp=False, resume=resume, report=None)
         self.interval = interval
-        self.window: list[dict[str, float]] = []
+        self.window: list[dict[str, float]] = list(window or [])
 
     def before_train(self, trainer: Trainer) -> None:
         self.live.step = trainer.step
@@ -128,7 +133,10 @@ class TextLive:
 
 
 class CheckpointHook(Hook):
-    """``NNNNNN.pth`` every ``interval`` steps (last ``keep_last`` kept) and ``final.pth`` at the end."""
+    """``NNNNNN.pth`` every ``interval`` steps (last ``keep_last`` kept) and ``final.pth`` at the end.
+
+    Each write is durable (:func:`hodor.train.checkpoint.save`) and reports its phases to every hook's
+    ``checkpoint_phase`` (tests stop the process there)."""
 
     def __init__(
         self, folder: Path, interval: int, keep_last: int, payload: Callable[[Trainer], dict[str, Any]]
@@ -137,8 +145,15 @@ class CheckpointHook(Hook):
 
     def after_step(self, trainer: Trainer, metrics: dict[str, float]) -> None:
         if trainer.step % self.interval == 0:
-            ckpt.save(self.folder / f"{trainer.step:06d}.pth", self.payload(trainer))
-            ckpt.prune(self.folder, self.keep_last)
+            self._save(trainer, self.folder / f"{trainer.step:06d}.pth")
+            ckpt.prune(self.folder, self.keep_last, up_to=trainer.step)
 
     def after_train(self, trainer: Trainer) -> None:
-        ckpt.save(self.folder / "final.pth", self.payload(trainer))
+        self._save(trainer, self.folder / ckpt.FINAL)
+
+    def _save(self, trainer: Trainer, path: Path) -> None:
+        def report(phase: str) -> None:
+            for hook in trainer.hooks:
+                hook.checkpoint_phase(trainer, path, phase)
+
+        ckpt.save(path, self.payload(trainer), on_phase=report)

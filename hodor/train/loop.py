@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -45,6 +46,7 @@ class Trainer:
     amp: str = "none"
     step: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
+    hooks: Sequence[Hook] = ()  # those of the running :meth:`fit`
 
     def run_step(self, batches: Sequence[dict]) -> dict[str, float]:
         """One optimizer step over ``accumulation`` forward batches of this process. Returns metrics
@@ -69,6 +71,8 @@ class Trainer:
                 self.scaler.scale(losses["loss"] / len(batches)).backward()
             for key, value in losses.items():
                 totals[key] = totals.get(key, 0.0) + float(value.detach()) / len(batches)
+            for hook in self.hooks:
+                hook.after_forward(self, sub)
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.scheduler.step()
@@ -77,6 +81,7 @@ class Trainer:
 
     def fit(self, batches: Iterable[dict], total_steps: int, hooks: Sequence[Hook] = ()) -> None:
         """Run from ``self.step`` to ``total_steps``; ``batches`` yields this process's forward batches."""
+        self.hooks = hooks
         for hook in hooks:
             hook.before_train(self)
         stream = iter(batches)
@@ -103,8 +108,15 @@ class Hook:
     def before_train(self, trainer: Trainer) -> None:
         pass
 
+    def after_forward(self, trainer: Trainer, sub: int) -> None:
+        """After the backward of forward ``sub`` of the step in progress (``trainer.step`` not yet
+        advanced); between two of them gradients are half accumulated."""
+
     def after_step(self, trainer: Trainer, metrics: dict[str, float]) -> None:
         pass
+
+    def checkpoint_phase(self, trainer: Trainer, path: Path, phase: str) -> None:
+        """A checkpoint write of ``path`` reached ``phase`` (:data:`hodor.train.checkpoint.PHASES`)."""
 
     def after_train(self, trainer: Trainer) -> None:
         pass

@@ -47,6 +47,7 @@ class TrainParams:
     amp: Literal["none", "bf16", "fp16"]  # autocast dtype; fp16 adds a GradScaler
     save_interval: int  # optimizer steps between checkpoints
     keep_last: int  # NNNNNN.pth files kept (final.pth always)
+    keep_previous_runs: int  # earlier run definitions' checkpoint folders kept in <out>.previous-runs/
     log_interval: int  # optimizer steps between metric logs
     num_workers: int  # data-loader worker processes per rank (0 = in the main process)
     sample_seed: int  # seed of the precomputed sample list (official: 2202)
@@ -64,8 +65,8 @@ class TrainParams:
             )
         if not self.base_lr > 0 or not 0 <= self.warmup_lr_init <= self.base_lr:
             raise ValueError(f"need base_lr > 0 and 0 <= warmup_lr_init <= base_lr, got {self}")
-        if self.warmup_iters < 0 or self.weight_decay < 0 or self.num_workers < 0:
-            raise ValueError("warmup_iters, weight_decay and num_workers must be >= 0")
+        if min(self.warmup_iters, self.weight_decay, self.num_workers, self.keep_previous_runs) < 0:
+            raise ValueError("warmup_iters, weight_decay, num_workers and keep_previous_runs must be >= 0")
         if len(self.lr_steps) != len(self.lr_decay_rates) or sorted(self.lr_steps) != list(self.lr_steps):
             raise ValueError("lr_steps must be increasing and have one lr_decay_rates entry each")
         if self.num_other_frames < 1:
@@ -117,7 +118,7 @@ PAPER_STATIC = TrainParams(
     num_instances=4, num_other_frames=2, min_ref_mask_area=2000, min_ref_mask_dim=20, max_image_area=300_000,
     min_dim=448, max_dim=864, min_clip_delta=1, max_clip_delta=10, youtube_vos_fraction=0.8,
     color_augmentation=True, detach_intermediate_masks=True, amp="none", save_interval=10_000, keep_last=3,
-    log_interval=10, num_workers=4, sample_seed=2202,
+    keep_previous_runs=2, log_interval=10, num_workers=4, sample_seed=2202,
 )  # fmt: skip
 PAPER_SPARSE = dataclasses.replace(
     PAPER_STATIC, iterations=120_000, base_lr=1e-5, lr_schedule="warmup", warmup_lr_init=1e-8,
@@ -134,7 +135,7 @@ QUICK_STATIC = TrainParams(
     num_instances=3, num_other_frames=2, min_ref_mask_area=500, min_ref_mask_dim=10, max_image_area=12_288,
     min_dim=96, max_dim=192, min_clip_delta=1, max_clip_delta=6, youtube_vos_fraction=0.8,
     color_augmentation=True, detach_intermediate_masks=True, amp="none", save_interval=100, keep_last=2,
-    log_interval=5, num_workers=0, sample_seed=2202,
+    keep_previous_runs=2, log_interval=5, num_workers=0, sample_seed=2202,
 )  # fmt: skip
 QUICK_SPARSE = dataclasses.replace(
     QUICK_STATIC, iterations=60, base_lr=1e-4, lr_schedule="warmup", warmup_iters=10, warmup_lr_init=1e-7,

@@ -102,9 +102,11 @@ def toy_train_params(**overrides):
 
 def _main(argv: list[str] | None = None) -> int:
     """``python -m hodor.train.toydata WORKSPACE OUT [--regime R] [--steps N] [--samples-per-forward S]
-    [--kill-at K] [--resume] [--dump-params FILE]``: a toy training run printing ``STEP <n> <loss repr>``
-    per step (used by the kill-and-resume and torchrun tests)."""
+    [--lr LR] [--backbone NAME] [--kill-at K] [--no-resume] [--out-per-rank] [--dump-params FILE]``: a toy training run
+    printing ``STEP <n> <loss repr>`` per step (used by the torchrun tests). ``--out-per-rank``: rank r
+    uses ``OUT/rank<r>`` (simulates nodes without a shared file system)."""
     import argparse
+    import dataclasses
     import os
     import signal
 
@@ -120,8 +122,11 @@ def _main(argv: list[str] | None = None) -> int:
     parser.add_argument("--regime", default="static")
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--samples-per-forward", type=int, default=1)
+    parser.add_argument("--lr", type=float, default=None, help="constant learning rate (no warm-up)")
+    parser.add_argument("--backbone", help="timm backbone instead of the toy model's")
     parser.add_argument("--kill-at", type=int, default=0)
-    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--no-resume", action="store_true")
+    parser.add_argument("--out-per-rank", action="store_true")
     parser.add_argument("--dump-params", type=Path)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -135,9 +140,14 @@ def _main(argv: list[str] | None = None) -> int:
                 os.kill(os.getpid(), signal.SIGKILL)
 
     params = toy_train_params(iterations=args.steps, samples_per_forward=args.samples_per_forward)
+    if args.lr is not None:
+        params = dataclasses.replace(params, base_lr=args.lr, warmup_iters=0, warmup_lr_init=0.0)
+    out = args.out / f"rank{ctx.rank}" if args.out_per_rank else args.out
     if not (args.workspace / "dataset_json_annotations").is_dir():
         make_toy_workspace(args.workspace)
     model_params = toy_model_params()
+    if args.backbone:
+        model_params = dataclasses.replace(model_params, backbone=args.backbone)
     trainer_box = {}
 
     class Keep(Hook):
@@ -145,7 +155,7 @@ def _main(argv: list[str] | None = None) -> int:
             trainer_box["model"] = trainer.model
 
     train(args.regime, model_params=model_params, params=params, seed=0, workspace=args.workspace,
-          out_dir=args.out, resume=args.resume, ctx=ctx, hooks=[Report(), Keep()], progress=False)  # fmt: skip
+          out_dir=out, resume=not args.no_resume, ctx=ctx, hooks=[Report(), Keep()], progress=False)  # fmt: skip
     if args.dump_params:
         model = trainer_box["model"]
         state = {k: v.detach().clone() for k, v in model.named_parameters()}  # BN buffers are per rank

@@ -20,4 +20,4 @@ fi
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 python3 -c "import torch, torchvision, timm; print('gpu_check: torch', torch.__version__, 'torchvision', torchvision.__version__, 'timm', timm.__version__, 'cuda', torch.cuda.is_available())"
 limit=240; [ ${#dry[@]} -eq 0 ] || limit=1800  # the GPU budget; a loaded CPU needs longer for the dry run
-exec timeout "$limit" python3 benchmarks/gpu_check.py "${dry[@]}" --out "$out"
+exec timeout "$limit" python3 benchmarks/gpu_check.py "${dry[@]}" --require-gpu --out "$out"

@@ -212,7 +212,7 @@ class VideoSegmenter:
 
     def _decode(self, feats: dict[int, Tensor], *history: Tensor) -> Tensor:
         """decode_masks under autocast; in fp32 where an op has no kernel for the autocast dtype
-        (torchvision's deformable conv has no bf16 CPU kernel), noted once in the log."""
+        (e.g. fp16 on some CPUs), noted once in the log."""
         if self.amp_dtype is not None and not self._decoder_fp32:
             try:
                 with self._autocast():

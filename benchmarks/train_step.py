@@ -1,13 +1,16 @@
-"""Training speed and peak memory: optimizer steps per second for the quick and the paper profile.
+"""Training-step speed against the pinned baseline (today's main), same weights and batches, one run.
 
-    python benchmarks/train_step.py                      # both profiles, CPU (or GPU when available)
-    python benchmarks/train_step.py --profile paper --steps 3 --device cuda --amp bf16
+    python benchmarks/train_step.py [--size 192x320] [--steps 3] [--threads 2] [--json out.json]
+    python benchmarks/train_step.py --baseline none --device cuda --amp bf16 --size 480x640 \\
+        --batch 2 --accumulation 4 --objects 4          # the paper batch on a GPU (benchmarks/gpu_check.sh)
 
-Each profile runs in its own subprocess (so the peak RSS is its own) on a toy workspace (coloured
-shapes, ``hodor.train.toydata``) with images of the profile's source size: quick ~240x320 (the
-synthetic COCO size), paper 480x640 (COCO's typical size, resized to the official 300,000-pixel budget).
-CPU runs of the paper profile use reduced iterations and a global batch of 1 (one 3-frame sample);
-on a GPU the paper profile runs with the official batch (8 = 4 x 2 with accumulation) and AMP.
+The step of issue 14: the paper model, a 3-frame sample (reference + 2 other frames, all annotated) with
+``--objects`` moving boxes, every cycle, dice + CE, backward, AdamW at the paper's base learning rate (no
+warm-up, so weights really move). Each side runs in a child process with the baseline export or this
+repository first on PYTHONPATH (benchmarks/baseline.py) from the same initial weights, batches and seeds;
+order: baseline fp32, current fp32, then both under bf16 autocast. The first step is a warm-up (not timed;
+its loss is compared). Printed: seconds per optimizer step, the current/baseline ratio, and the largest
+relative difference of the per-step losses between the sides.
 """
 
 from __future__ import annotations
@@ -15,96 +18,130 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
+from baseline import BASELINE_COMMIT, REPO, baseline_checkout, run_child
 
-PROFILES = {"quick": (10, (240, 320)), "paper": (2, (480, 640))}
+
+def make_batch(b: int, hw: tuple[int, int], num_obj: int, frames: int = 3) -> dict:
+    """Normalised noise images and ``num_obj`` boxes moving right by 8 px a frame (all present)."""
+    gen = torch.Generator().manual_seed(0)
+    h, w = hw
+    images = torch.randn(b, frames, 3, h, w, generator=gen)
+    labels = torch.zeros(b, frames, h, w, dtype=torch.long)
+    for f in range(frames):
+        for i in range(num_obj):
+            y0, x0 = (h // 8) * (1 + i % 3), (w // 10) * (1 + i) + 8 * f
+            labels[:, f, y0 : y0 + h // 4, x0 : x0 + w // 6] = i + 1
+    presence = torch.ones(b, frames, num_obj, dtype=torch.bool)
+    return {"images": images, "labels": labels, "presence": presence, "has_gt": [True] * frames}
 
 
-def run_profile(profile: str, steps: int, device: str, amp: str, threads: int) -> dict:
-    from hodor.model import ModelParams
-    from hodor.train.distributed import DistContext
-    from hodor.train.params import PAPER_STATIC, QUICK_STATIC
-    from hodor.train.run import train
-    from hodor.train.toydata import make_toy_workspace
+def child(args: argparse.Namespace) -> None:
+    """One side: ``--steps`` + 1 optimizer steps (the first untimed) -> seconds per step and losses."""
+    import hodor
+    from hodor.model import ModelParams, build_model
+    from hodor.train.cycles import TrainingModel
+    from hodor.train.optim import build_optimizer
+    from hodor.train.params import PAPER_STATIC
 
-    torch.set_num_threads(threads)
-    gpu = device == "cuda"
-    if profile == "quick":
-        params, model_params = (
-            QUICK_STATIC,
-            ModelParams(variant="quick", backbone="resnet10t", decoder_layers=1),
-        )
-    else:
-        params, model_params = PAPER_STATIC, ModelParams(variant="paper")
-        if not gpu:
-            params = dataclasses.replace(params, batch_size=1, samples_per_forward=1)
-    params = dataclasses.replace(params, iterations=steps + 1, amp=amp, save_interval=10**6, num_workers=0)
-    with tempfile.TemporaryDirectory() as tmp:
-        ws = make_toy_workspace(Path(tmp) / "ws", images=8, videos=1, size=PROFILES[profile][1])
-        ctx = DistContext(device=torch.device("cuda", 0) if gpu else torch.device("cpu"))
-        times: list[float] = []
-
-        from hodor.train.loop import Hook
-
-        class Clock(Hook):
-            def after_step(self, trainer, metrics):
-                times.append(time.perf_counter())
-
-        start = time.perf_counter()
-        summary = train("static", model_params=model_params, params=params, seed=0, workspace=ws,
-                        out_dir=Path(tmp) / "out", ctx=ctx, hooks=[Clock()], progress=False)  # fmt: skip
-    step_s = (times[-1] - times[0]) / max(1, len(times) - 1)  # first step excluded (warm-up)
-    return {
-        "profile": profile,
-        "device": torch.cuda.get_device_name(0) if gpu else f"cpu x{threads} threads",
-        "amp": amp,
-        "global_batch": params.batch_size,
-        "steps": summary.steps,
-        "it_per_s": 1.0 / step_s,
-        "samples_per_s": params.batch_size / step_s,
-        "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
-        "peak_gpu_gib": torch.cuda.max_memory_allocated() / 2**30 if gpu else None,
-        "wall_s": time.perf_counter() - start,
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    model = build_model(ModelParams(variant="paper"))
+    model.load_state_dict(torch.load(args.weights, weights_only=True))
+    model.to(device)
+    wrapper = TrainingModel(model)
+    optimizer, scheduler = build_optimizer(model, dataclasses.replace(PAPER_STATIC, warmup_iters=0))
+    hw = tuple(int(v) for v in args.size.split("x"))
+    batch = {
+        k: v.to(device) if torch.is_tensor(v) else v
+        for k, v in make_batch(args.batch, hw, args.objects).items()
     }
+    dtype = torch.bfloat16 if args.amp == "bf16" else None
+    losses, stamps = [], []
+    for step in range(args.steps + 1):
+        wrapper.train()
+        optimizer.zero_grad(set_to_none=True)
+        total = 0.0
+        for sub in range(args.accumulation):
+            index = step * args.accumulation + sub  # its parity picks the cycle variant, as in training
+            torch.manual_seed(1000 + index)
+            with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+                loss = wrapper(batch, index)["loss"]
+            (loss / args.accumulation).backward()
+            total += float(loss.detach()) / args.accumulation
+        optimizer.step()
+        scheduler.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        losses.append(total)
+        stamps.append(time.perf_counter())
+    peak = torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else None
+    step_s = (stamps[-1] - stamps[0]) / max(1, args.steps)
+    print(json.dumps({"step_s": step_s, "losses": losses, "peak_gpu_gib": peak, "hodor": hodor.__file__}))
 
 
-def main() -> int:
+def compare(args: argparse.Namespace) -> dict:
+    sides = {"current": REPO} if args.baseline == "none" else {"baseline": baseline_checkout(args.baseline)}
+    sides["current"] = REPO
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        weights = Path(tmp) / "weights.pt"
+        from hodor.model import ModelParams, build_model
+
+        torch.manual_seed(0)
+        torch.save(build_model(ModelParams(variant="paper")).state_dict(), weights)
+        amps = ["fp32", "bf16"] if args.amp == "both" else [args.amp]
+        for amp in amps:
+            for side, code in sides.items():
+                child_args = ["--size", args.size, "--steps", str(args.steps), "--batch", str(args.batch),
+                              "--accumulation", str(args.accumulation), "--objects", str(args.objects),
+                              "--device", args.device, "--amp", amp, "--threads", str(args.threads),
+                              "--weights", str(weights)]  # fmt: skip
+                r = results[f"{side} {amp}"] = run_child(Path(__file__), code, child_args, args.threads)
+                losses = ", ".join(f"{v:.7f}" for v in r["losses"])
+                print(f"{side:<8} {amp}: {r['step_s']:.2f} s/step (losses {losses})", flush=True)
+    out = {"size": args.size, "batch": args.batch, "accumulation": args.accumulation, "objects": args.objects,
+           "device": args.device, "threads": args.threads, "baseline_commit": args.baseline,
+           "s_per_step": {k: r["step_s"] for k, r in results.items()},
+           "peak_gpu_gib": {k: r["peak_gpu_gib"] for k, r in results.items()}}  # fmt: skip
+    for amp in amps:
+        if f"baseline {amp}" not in results:
+            continue
+        base, cur = results[f"baseline {amp}"], results[f"current {amp}"]
+        rel = max(abs(a - b) / abs(b) for a, b in zip(cur["losses"], base["losses"], strict=True))
+        out[f"ratio_{amp}"] = base["step_s"] / cur["step_s"]
+        out[f"loss_max_rel_diff_{amp}"] = rel
+        print(f"train_step {args.size} {amp}: current {out[f'ratio_{amp}']:.2f}x baseline {args.baseline}, "
+              f"losses of {len(cur['losses'])} steps agree to {rel:.1e} relative")  # fmt: skip
+    return out
+
+
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", choices=sorted(PROFILES), help="one profile (default: both)")
-    parser.add_argument("--steps", type=int, help="timed steps (default quick 10, paper 2)")
-    parser.add_argument(
-        "--device", choices=["cpu", "cuda"], default="cuda" if torch.cuda.is_available() else "cpu"
-    )
-    parser.add_argument("--amp", choices=["none", "bf16", "fp16"], help="default: bf16 on GPU, none on CPU")
+    parser.add_argument("--size", default="192x320", help="HxW of the images (multiples of 32)")
+    parser.add_argument("--steps", type=int, default=3, help="timed optimizer steps (after one warm-up)")
+    parser.add_argument("--batch", type=int, default=1, help="samples per forward")
+    parser.add_argument("--accumulation", type=int, default=1, help="forwards per optimizer step")
+    parser.add_argument("--objects", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--amp", choices=["fp32", "bf16", "both"], default="both")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--baseline", default=BASELINE_COMMIT, help="commit to compare against, or none")
+    parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--weights", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    amp = args.amp or ("bf16" if args.device == "cuda" else "none")
     if args.child:
-        steps = args.steps or PROFILES[args.profile][0]
-        print(json.dumps(run_profile(args.profile, steps, args.device, amp, args.threads)))
-        return 0
-    for profile in [args.profile] if args.profile else list(PROFILES):
-        cmd = [sys.executable, __file__, "--child", "--profile", profile, "--device", args.device, "--amp", amp,
-               "--threads", str(args.threads)] + (["--steps", str(args.steps)] if args.steps else [])  # fmt: skip
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            print(f"{profile}: failed\n{proc.stderr[-3000:]}", file=sys.stderr)
-            return 1
-        r = json.loads(proc.stdout.strip().splitlines()[-1])
-        gpu = f", peak GPU {r['peak_gpu_gib']:.2f} GiB" if r["peak_gpu_gib"] is not None else ""
-        print(f"train_step {r['profile']:6s} [{r['device']}, amp {r['amp']}, global batch {r['global_batch']}]: "
-              f"{r['it_per_s']:.3f} it/s ({r['samples_per_s']:.2f} samples/s), peak RSS {r['peak_rss_gib']:.2f} GiB"
-              f"{gpu}, {r['steps']} steps in {r['wall_s']:.0f} s")  # fmt: skip
-    return 0
+        child(args)
+        return
+    result = compare(args)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -257,3 +257,40 @@ def test_params_yaml_section(tmp_path) -> None:
     path.write_text(QUICK_YAML.replace("heads: 8", "heads: 3"))
     with pytest.raises(ParamsError, match="params.yaml"):
         load_section(ModelParams, path, "model")
+
+
+def test_deform_conv_matches_torchvision_values_and_gradients() -> None:
+    """Our grid_sample deformable conv = torchvision's DCNv1 op, offsets reaching outside the map included."""
+    from torchvision.ops import deform_conv2d
+
+    from hodor.model.decoder import DeformConv3x3
+
+    torch.manual_seed(0)
+    conv = DeformConv3x3(8, 6)
+    x = torch.randn(2, 8, 7, 9, requires_grad=True)
+    offsets = (3.0 * torch.randn(2, 18, 7, 9)).requires_grad_()  # many taps fall off the 7x9 map
+    ours = conv(x, offsets)
+    ref = deform_conv2d(x, offsets, conv.weight, conv.bias, padding=1)
+    torch.testing.assert_close(ours, ref, rtol=1e-5, atol=1e-5)
+    weights = torch.randn_like(ref)
+    inputs = [x, offsets, conv.weight, conv.bias]
+    for name, a, b in zip(
+        ["x", "offsets", "weight", "bias"],
+        torch.autograd.grad((ours * weights).sum(), inputs),
+        torch.autograd.grad((ref * weights).sum(), inputs),
+        strict=True,
+    ):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4, msg=f"gradient of {name}")
+
+
+def test_extract_features_for_the_used_strides_equals_the_full_pyramid(quick: Hodor) -> None:
+    from hodor.model.hodor import USED_STRIDES
+
+    images = torch.randn(2, 3, H, W)
+    full = quick.extract_features(images)
+    used = quick.extract_features(images, USED_STRIDES)
+    assert sorted(full) == [4, 8, 16, 32] and sorted(used) == list(USED_STRIDES)
+    for s in USED_STRIDES:
+        assert torch.equal(used[s], full[s]), s
+    with pytest.raises(ValueError, match="strides"):
+        quick.extract_features(images, (4, 64))

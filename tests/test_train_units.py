@@ -131,3 +131,27 @@ def test_live_hook_logs_the_last_steps_off_the_interval(tmp_path) -> None:
     rows = (tmp_path / "live/plots/metrics/train/loss.tsv").read_text().splitlines()
     assert rows[0].split("\t")[-1] == "loss"
     assert [tuple(float(v) for v in r.split("\t")[-2:]) for r in rows[1:]] == [(5.0, 3.0), (7.0, 6.5)]
+
+
+def test_optimizer_is_fused_and_steps_like_plain_adamw() -> None:
+    """The fused AdamW of build_optimizer makes the update of the per-parameter (for-loop) AdamW."""
+    from hodor.train.optim import build_optimizer
+    from hodor.train.params import QUICK_STATIC
+
+    torch.manual_seed(0)
+    nets = [torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.ReLU(), torch.nn.Linear(7, 3)) for _ in "ab"]
+    nets[1].load_state_dict(nets[0].state_dict())
+    params = dataclasses.replace(QUICK_STATIC, warmup_iters=0)
+    fused, _ = build_optimizer(nets[0], params)
+    plain = torch.optim.AdamW(
+        nets[1].parameters(), lr=params.base_lr, weight_decay=params.weight_decay, foreach=False
+    )
+    assert fused.defaults["fused"] is True
+    x = torch.randn(16, 5)
+    for _ in range(3):
+        for net, opt in zip(nets, (fused, plain), strict=True):
+            opt.zero_grad()
+            net(x).square().mean().backward()
+            opt.step()
+    for a, b in zip(nets[0].parameters(), nets[1].parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)

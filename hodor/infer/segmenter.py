@@ -28,6 +28,7 @@ from hodor.data.image_ops import pad_to_multiple, preprocess_frames, resize_mask
 from hodor.errors import InputError
 from hodor.infer.objects import ObjectRegistry
 from hodor.infer.params import InferParams
+from hodor.model.hodor import USED_STRIDES
 from hodor.model.masks import encoder_masks_from_masks, encoder_masks_from_probs
 
 log = logging.getLogger(__name__)
@@ -211,11 +212,11 @@ class VideoSegmenter:
 
     def _decode(self, feats: dict[int, Tensor], *history: Tensor) -> Tensor:
         """decode_masks under autocast; in fp32 where an op has no kernel for the autocast dtype
-        (torchvision's deformable conv has no bf16 CPU kernel), noted once in the log."""
+        (e.g. fp16 on some CPUs), noted once in the log."""
         if self.amp_dtype is not None and not self._decoder_fp32:
             try:
                 with self._autocast():
-                    return self.model.decode_masks(feats, *history)
+                    return self.model.decode_masks(feats, *history, check_values=False)
             except RuntimeError as err:
                 if "not implemented for" not in str(err):
                     raise
@@ -223,11 +224,12 @@ class VideoSegmenter:
                 log.warning(
                     "decoder runs in float32: %s has no %s kernel here (%s)", self.device, self.amp_dtype, err
                 )
-        return self.model.decode_masks({s: f.float() for s, f in feats.items()}, *history)
+        feats32 = {s: f.float() for s, f in feats.items()}
+        return self.model.decode_masks(feats32, *history, check_values=False)
 
     def _extract(self, images: Tensor) -> dict[int, Tensor]:
         with self._autocast():
-            return self.model.extract_features(images.to(self.device))
+            return self.model.extract_features(images.to(self.device), USED_STRIDES)
 
     def _set_sizes(self, hw: tuple[int, int], t: int) -> None:
         st = self.state
@@ -290,13 +292,13 @@ class VideoSegmenter:
         out_probs = torch.softmax(_rescale(logits, LOGIT_STRIDE), dim=1)  # official: resize logits, softmax
         labels = self._labels_from_probs(_override_with_gt(out_probs, ids, gt, nb)[0], [0] * nb + ids)
         if not skip_encode:
-            internal = _rescale(torch.softmax(logits, dim=1), LOGIT_STRIDE)  # official: softmax, then resize
-            internal = _override_with_gt(internal, ids, gt, nb)
-            fg8, bg8 = encoder_masks_from_probs(
-                _rescale(internal[:, nb:], 1.0 / MASK_STRIDE), num_bg=self.num_bg
-            )
+            # Official: softmax, resize, paste GT, keep the object channels. Resizing is per channel, so
+            # only the I object channels are brought to full size (the 1 + Qb others are never read).
+            internal = _rescale(torch.softmax(logits, dim=1)[:, nb:], LOGIT_STRIDE)
+            internal = _override_with_gt(internal, ids, gt, 0)
+            fg8, bg8 = encoder_masks_from_probs(_rescale(internal, 1.0 / MASK_STRIDE), num_bg=self.num_bg)
             with self._autocast():
-                fg_desc, bg_desc = self.model.encode_descriptors(feats[8], fg8, bg8)
+                fg_desc, bg_desc = self.model.encode_descriptors(feats[8], fg8, bg8, check_values=False)
             st.fg_hist[t] = {obj_id: d.float() for obj_id, d in zip(ids, fg_desc[0], strict=True)}
             st.bg_hist[t] = bg_desc[0].float()
         return labels
@@ -318,7 +320,9 @@ class VideoSegmenter:
         if not kept:
             return {}
         with self._autocast():
-            fg_desc, bg_desc = self.model.encode_descriptors(feats[8], fg8[:, torch.tensor(valid)], bg8)
+            fg_desc, bg_desc = self.model.encode_descriptors(
+                feats[8], fg8[:, torch.tensor(valid)], bg8, check_values=False
+            )
         st.fg_hist.setdefault(t, {}).update({i: d.float() for i, d in zip(kept, fg_desc[0], strict=True)})
         if store_bg:
             st.bg_hist[t] = bg_desc[0].float()
@@ -378,8 +382,9 @@ def _rescale(x: Tensor, factor: float) -> Tensor:
 
 
 def _override_with_gt(probs: Tensor, ids: list[int], gt: dict[int, Tensor], num_bg: int) -> Tensor:
-    """Paste reference masks of objects introduced at this frame into [1, K, Hp, Wp] probabilities:
-    where a mask is on, every other channel becomes 0; the object's channel becomes the mask."""
+    """Paste reference masks of objects introduced at this frame into [1, K, Hp, Wp] probabilities whose
+    object channels start at ``num_bg`` (0 when only object channels are given): where a mask is on,
+    every other channel becomes 0; the object's channel becomes the mask."""
     if not gt:
         return probs
     probs = probs.clone()

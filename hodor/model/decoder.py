@@ -8,9 +8,56 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torchvision.ops import DeformConv2d
 
 from hodor.model.attention import sine_position_encoding
+
+
+class DeformConv3x3(nn.Module):
+    """3x3 deformable convolution (DCNv1: one offset group, no modulation), stride 1, padding 1.
+
+    Same maths and parameter names (``weight [C_out, C_in, 3, 3]``, ``bias [C_out]``) as
+    ``torchvision.ops.DeformConv2d(c_in, c_out, 3, padding=1)``, computed as one bilinear ``grid_sample`` of
+    the 9 shifted copies of the input plus one matrix product. Why: torchvision's CPU kernel samples with
+    a scalar loop (28% of the paper model's inference time at 480p, see benchmarks/inference_fps.py) and has
+    no bf16 kernel, while ``grid_sample`` is vectorised, runs in any dtype and has a backward for input and
+    offsets. Sampling points outside the map read zeros, as in torchvision.
+    """
+
+    def __init__(self, c_in: int, c_out: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(c_out, c_in, 3, 3))
+        self.bias = nn.Parameter(torch.empty(c_out))
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))  # torchvision's DeformConv2d init
+        nn.init.uniform_(self.bias, -1 / math.sqrt(c_in * 9), 1 / math.sqrt(c_in * 9))
+
+    def forward(self, x: Tensor, offsets: Tensor) -> Tensor:
+        """x ``[B, C_in, h, w]``, offsets ``[B, 18, h, w]`` ((dy, dx) per tap, taps row-major)
+        -> ``[B, C_out, h, w]``."""
+        b, c, h, w = x.shape
+        # Sampling in float32 even under autocast: the CPU grid_sample has no fast bf16 path (measured
+        # 40x slower); the matrix product below follows autocast.
+        with torch.autocast(x.device.type, enabled=False):
+            grid = _deform_grid(offsets.float(), h, w)  # [B, 9 * h, w, 2]
+            cols = F.grid_sample(x.float(), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+        cols = cols.reshape(b, c * 9, h * w)  # channel-major then tap: matches weight.view(C_out, C_in * 9)
+        out = torch.matmul(self.weight.reshape(self.weight.shape[0], -1), cols)
+        return (out + self.bias[:, None].to(out.dtype)).view(b, -1, h, w)
+
+
+def _deform_grid(offsets: Tensor, h: int, w: int) -> Tensor:
+    """Sampling points of a 3x3, padding-1 deformable conv as a ``grid_sample`` grid (align_corners False).
+
+    offsets ``[B, 18, h, w]`` -> ``[B, 9 * h, w, 2]`` normalised (x, y); tap k = 3 * i + j samples
+    ``(y + i - 1 + dy_k, x + j - 1 + dx_k)``."""
+    b = offsets.shape[0]
+    off = offsets.view(b, 9, 2, h, w)
+    taps = torch.arange(3, dtype=offsets.dtype, device=offsets.device) - 1
+    ys = torch.arange(h, dtype=offsets.dtype, device=offsets.device)
+    xs = torch.arange(w, dtype=offsets.dtype, device=offsets.device)
+    py = off[:, :, 0] + (taps.repeat_interleave(3)[:, None] + ys[None])[None, :, :, None]  # [B, 9, h, w]
+    px = off[:, :, 1] + (taps.repeat(3)[:, None] + xs[None])[None, :, None, :]
+    grid = torch.stack([(2 * px + 1) / w - 1, (2 * py + 1) / h - 1], dim=-1)
+    return grid.view(b, 9 * h, w, 2)
 
 
 class DeformConvBlock(nn.Module):
@@ -19,16 +66,11 @@ class DeformConvBlock(nn.Module):
     def __init__(self, dim: int) -> None:
         super().__init__()
         self.conv_offsets = nn.Conv2d(dim, 18, 3, padding=1)
-        self.conv_deform = DeformConv2d(dim, dim, 3, padding=1)
+        self.conv_deform = DeformConv3x3(dim, dim)
 
     def forward(self, x: Tensor) -> Tensor:
-        """``[B, C, h, w]`` -> ``[B, C, h, w]`` float32.
-
-        Always computed in float32, autocast off: torchvision has no reduced-precision CPU kernel, and its
-        CUDA autocast rule runs this op in float32 anyway."""
-        with torch.autocast(x.device.type, enabled=False):
-            x = x.float()
-            return self.conv_deform(x, self.conv_offsets(x))
+        """``[B, C, h, w]`` -> ``[B, C, h, w]``."""
+        return self.conv_deform(x, self.conv_offsets(x))
 
 
 def conv_relu_gn(c_in: int, c_out: int, kernel: int, groups: int) -> nn.Sequential:

@@ -22,14 +22,16 @@ class FPN(nn.Module):
         self.lateral = nn.ModuleList(nn.Conv2d(c, dim, 1) for c in in_channels)
         self.output = nn.ModuleList(nn.Conv2d(dim, dim, 3, padding=1) for _ in in_channels)
 
-    def forward(self, feats: list[Tensor]) -> list[Tensor]:
-        """Maps fine to coarse ``[B, C_l, h_l, w_l]`` -> ``[B, dim, h_l, w_l]``."""
+    def forward(self, feats: list[Tensor], levels: tuple[int, ...] | None = None) -> dict[int, Tensor]:
+        """Maps fine to coarse ``[B, C_l, h_l, w_l]`` -> ``{l: [B, dim, h_l, w_l]}`` for the ``levels``
+        asked (default all). Every lateral feeds the top-down path; only the asked outputs are convolved."""
         lat = [conv(f) for conv, f in zip(self.lateral, feats, strict=True)]
         for level in range(len(lat) - 1, 0, -1):
             lat[level - 1] = lat[level - 1] + F.interpolate(
                 lat[level], size=lat[level - 1].shape[-2:], mode="nearest"
             )
-        return [conv(x) for conv, x in zip(self.output, lat, strict=True)]
+        levels = range(len(lat)) if levels is None else levels
+        return {level: self.output[level](lat[level]) for level in levels}
 
 
 class TimmCNNBackbone(nn.Module):
@@ -65,7 +67,13 @@ class FeatureExtractor(nn.Module):
         self.fpn = FPN(self.backbone.channels, dim)
         self.norm_layers = nn.ModuleList(nn.GroupNorm(16, dim) for _ in range(len(STRIDES) + 1))
 
-    def forward(self, images: Tensor) -> dict[int, Tensor]:
-        """``[B, 3, H, W]`` (H, W multiples of 32) -> ``{s: [B, dim, H/s, W/s]}`` for s in 4, 8, 16, 32."""
-        maps = self.fpn(self.backbone(images))
-        return {s: norm(x) for s, norm, x in zip(STRIDES, self.norm_layers, maps, strict=False)}
+    def forward(self, images: Tensor, strides: tuple[int, ...] = STRIDES) -> dict[int, Tensor]:
+        """``[B, 3, H, W]`` (H, W multiples of 32) -> ``{s: [B, dim, H/s, W/s]}`` for the asked strides.
+
+        The decoder and encoder read strides 4 and 8 only; asking for just those skips the 3x3 output
+        convolutions and norms of 16 and 32 (their laterals still shape 4 and 8 through the top-down path)."""
+        unknown = [s for s in strides if s not in STRIDES]
+        if unknown:
+            raise ValueError(f"strides {unknown} not in {list(STRIDES)}")
+        maps = self.fpn(self.backbone(images), tuple(STRIDES.index(s) for s in strides))
+        return {STRIDES[lv]: self.norm_layers[lv](x) for lv, x in maps.items()}

@@ -8,10 +8,12 @@ from torch import Tensor, nn
 from hodor.errors import InputError
 from hodor.model.decoder import Decoder
 from hodor.model.encoder import Encoder
-from hodor.model.features import FeatureExtractor
+from hodor.model.features import STRIDES, FeatureExtractor
 from hodor.model.params import ModelParams
 
 INPUT_MULTIPLE = 32
+#: The feature strides the encoder (8) and decoder (4, 8) read.
+USED_STRIDES = (4, 8)
 
 
 class Hodor(nn.Module):
@@ -40,9 +42,10 @@ class Hodor(nn.Module):
         )
         self.decoder = Decoder(p.dim, p.heads, p.decoder_layers, p.decoder_ffn, p.dropout, p.pos_enc_decoder)
 
-    def extract_features(self, images: Tensor) -> dict[int, Tensor]:
+    def extract_features(self, images: Tensor, strides: tuple[int, ...] = STRIDES) -> dict[int, Tensor]:
         """images ``[B, 3, H, W]`` normalised, H and W multiples of 32
-        -> ``{4: [B, C, H/4, W/4], 8: [B, C, H/8, W/8], 16: ..., 32: ...}`` (only 4 and 8 are used later)."""
+        -> ``{4: [B, C, H/4, W/4], 8: [B, C, H/8, W/8], 16: ..., 32: ...}`` for the asked ``strides``
+        (encoder and decoder need only :data:`USED_STRIDES`; asking for those alone saves work)."""
         if images.dim() != 4 or images.shape[1] != 3:
             raise InputError(f"images must be [B, 3, H, W], got shape {tuple(images.shape)}")
         h, w = images.shape[-2:]
@@ -50,14 +53,18 @@ class Hodor(nn.Module):
             raise InputError(
                 f"image size {h}x{w} is not a multiple of {INPUT_MULTIPLE}; pad it (pad_to_multiple)"
             )
-        return self.feature_extractor(images)
+        return self.feature_extractor(images, strides)
 
-    def encode_descriptors(self, feats8: Tensor, fg_masks: Tensor, bg_masks: Tensor) -> tuple[Tensor, Tensor]:
+    def encode_descriptors(
+        self, feats8: Tensor, fg_masks: Tensor, bg_masks: Tensor, *, check_values: bool = True
+    ) -> tuple[Tensor, Tensor]:
         """feats8 ``[B, C, h, w]``; fg_masks ``[B, I, h, w]``, bg_masks ``[B, Qb, h, w]`` in [0, 1]
         -> fg descriptors ``[B, I, C]``, bg descriptors ``[B, Qb, C]``.
 
         Initial descriptors are mask-pooled without gradient; the soft masks enter the attention with
-        gradient (so gradients reach the masks through the soft-masked attention)."""
+        gradient (so gradients reach the masks through the soft-masked attention). ``check_values=False``
+        skips the [0, 1] range check, which reads values back to the host (a device sync): for composers
+        that build the masks themselves (segmenter, training cycles). Shapes are always checked."""
         b, _, h, w = feats8.shape
         self._check_objects(fg_masks.shape[1], "fg_masks")
         for name, m, n in (("fg_masks", fg_masks, fg_masks.shape[1]), ("bg_masks", bg_masks, self.num_bg)):
@@ -66,9 +73,11 @@ class Hodor(nn.Module):
                     f"{name} must be [B, {n}, h, w] = {(b, n, h, w)} (stride-8 size of the image), "
                     f"got {tuple(m.shape)}; build them with hodor.model.masks"
                 )
-        lo, hi = min(fg_masks.min(), bg_masks.min()).item(), max(fg_masks.max(), bg_masks.max()).item()
-        if lo < -1e-6 or hi > 1 + 1e-6:
-            raise InputError(f"encoder masks must lie in [0, 1], got values in [{lo:.4g}, {hi:.4g}]")
+        if check_values:
+            lo = min(fg_masks.min(), bg_masks.min()).item()
+            hi = max(fg_masks.max(), bg_masks.max()).item()
+            if lo < -1e-6 or hi > 1 + 1e-6:
+                raise InputError(f"encoder masks must lie in [0, 1], got values in [{lo:.4g}, {hi:.4g}]")
         return self.encoder(feats8, fg_masks, bg_masks)
 
     def decode_masks(
@@ -78,12 +87,15 @@ class Hodor(nn.Module):
         bg_hist: Tensor,
         fg_invalid: Tensor | None = None,
         bg_invalid: Tensor | None = None,
+        *,
+        check_values: bool = True,
     ) -> Tensor:
         """Mask logits of a target frame from descriptor histories.
 
         feats: ``{4: [B, C, H/4, W/4], 8: [B, C, H/8, W/8]}`` of the target frame; fg_hist ``[B, I, T, C]``,
         bg_hist ``[B, Qb, T, C]``; fg_invalid / bg_invalid bool ``[B, I, T]`` / ``[B, Qb, T]`` (True = missing,
-        excluded from attention and logits). Every descriptor needs one valid time step.
+        excluded from attention and logits). Every descriptor needs one valid time step (checked unless
+        ``check_values=False``: the check is a device sync; composers that build the masks skip it).
         Returns ``[B, 1 + Qb + I, H/4, W/4]``, channels ``[catch-all, bg_0 .. bg_{Qb-1}, fg_1 .. fg_I]``.
         """
         b, num_obj, t, c = fg_hist.shape
@@ -93,8 +105,8 @@ class Hodor(nn.Module):
                 f"fg_hist {tuple(fg_hist.shape)} / bg_hist {tuple(bg_hist.shape)} must be "
                 f"[B, I, T, {self.dim}] / [B, {self.num_bg}, T, {self.dim}]"
             )
-        fg_invalid = self._invalid(fg_invalid, fg_hist, "fg_invalid")
-        bg_invalid = self._invalid(bg_invalid, bg_hist, "bg_invalid")
+        fg_invalid = self._invalid(fg_invalid, fg_hist, "fg_invalid", check_values)
+        bg_invalid = self._invalid(bg_invalid, bg_hist, "bg_invalid", check_values)
         return self.decoder(
             feats[4],
             feats[8],
@@ -116,14 +128,14 @@ class Hodor(nn.Module):
             )
 
     @staticmethod
-    def _invalid(mask: Tensor | None, hist: Tensor, name: str) -> Tensor:
+    def _invalid(mask: Tensor | None, hist: Tensor, name: str, check_values: bool) -> Tensor:
         if mask is None:
             return torch.zeros(hist.shape[:3], dtype=torch.bool, device=hist.device)
         if tuple(mask.shape) != tuple(hist.shape[:3]) or mask.dtype != torch.bool:
             raise InputError(
                 f"{name} must be bool {tuple(hist.shape[:3])}, got {mask.dtype} {tuple(mask.shape)}"
             )
-        if bool(mask.all(dim=2).any()):
+        if check_values and bool(mask.all(dim=2).any()):
             raise InputError(f"{name}: some descriptor has no valid time step (all T entries are True)")
         return mask
 

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from hodor.model.hodor import USED_STRIDES
 from hodor.model.masks import encoder_masks_from_masks, encoder_masks_from_probs
 from hodor.train.losses import cross_entropy_loss, mask_iou, merge_background, multiclass_dice_loss
 
@@ -105,10 +106,10 @@ def run_cycles(
     """
     b, nf = images.shape[:2]
     num_obj, num_bg = presence.shape[2], model.num_bg
-    flat = model.extract_features(images.flatten(0, 1))
+    flat = model.extract_features(images.flatten(0, 1), USED_STRIDES)
     feats = [{s: flat[s].unflatten(0, (b, nf))[:, f] for s in (4, 8)} for f in range(nf)]
     fg8, bg8 = encoder_masks_from_masks(_one_hot(labels[:, 0], num_obj), num_bg, (labels[:, 0] == 0).float())
-    ref_desc = model.encode_descriptors(feats[0][8], fg8, bg8)
+    ref_desc = model.encode_descriptors(feats[0][8], fg8, bg8, check_values=False)
     trackable0 = torch.ones(b, num_obj, dtype=torch.bool, device=images.device)
     cache: dict[str, tuple[tuple[Tensor, Tensor], Tensor]] = {}
     preds, gts, frame_ids, with_gt = [], [], [], []
@@ -122,7 +123,8 @@ def run_cycles(
                 continue
             fg_hist = torch.stack([descs[s][0] for s in step.sources], dim=2)  # [B, I, T, C]
             bg_hist = torch.stack([descs[s][1] for s in step.sources], dim=2)  # [B, Qb, T, C]
-            logits = model.decode_masks(feats[step.target], fg_hist, bg_hist)  # [B, 1+Qb+I, H/4, W/4]
+            # [B, 1+Qb+I, H/4, W/4]; no value checks (device syncs): the histories are built here
+            logits = model.decode_masks(feats[step.target], fg_hist, bg_hist, check_values=False)
             frame_ids.append(step.target)
             with_gt.append(has_gt[step.target])
             if has_gt[step.target]:
@@ -146,7 +148,7 @@ def _reencode(model: nn.Module, logits: Tensor, feats8: Tensor, num_bg: int, det
     if detach:
         probs = probs.detach()
     fg8, bg8 = encoder_masks_from_probs(probs[:, 1 + num_bg :], num_bg)
-    return model.encode_descriptors(feats8, fg8, bg8)
+    return model.encode_descriptors(feats8, fg8, bg8, check_values=False)
 
 
 class TrainingModel(nn.Module):

@@ -27,11 +27,22 @@ def lr_at(it: int, params: TrainParams) -> float:
     return lr
 
 
+#: Devices with torch's fused AdamW kernel (one multi-tensor kernel instead of a loop over parameters).
+FUSED_DEVICES = ("cpu", "cuda")
+
+
 def build_optimizer(model: nn.Module, params: TrainParams) -> tuple[Optimizer, LambdaLR]:
     """AdamW over all parameters (one group, default betas/eps, no clipping) and its schedule.
 
-    The scheduler's lambda is a factor of ``base_lr``; it is stepped once per optimizer step.
+    The fused implementation where every parameter lives on a device that has it (the same update up
+    to float rounding, ~1e-7 relative; it saves the per-parameter Python loop of the default on the CPU
+    and the many small kernel launches on a GPU); else the default. Build it after moving the model to
+    its device. The scheduler's lambda is a factor of ``base_lr``; it is stepped once per optimizer step.
     """
-    optimizer = AdamW(model.parameters(), lr=params.base_lr, weight_decay=params.weight_decay)
+    parameters = list(model.parameters())
+    fused = all(p.device.type in FUSED_DEVICES and p.is_floating_point() for p in parameters)
+    optimizer = AdamW(
+        parameters, lr=params.base_lr, weight_decay=params.weight_decay, fused=True if fused else None
+    )
     scheduler = LambdaLR(optimizer, lambda it: lr_at(it, params) / params.base_lr)
     return optimizer, scheduler

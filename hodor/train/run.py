@@ -16,8 +16,8 @@ from torch.utils.data import DataLoader
 
 from hodor.config import to_dict
 from hodor.data.standard_json import load_image_dataset, load_video_dataset
-from hodor.data.train_samples import static_samples, video_samples
-from hodor.data.train_samples_loader import TrainBatches, group_batches
+from hodor.data.train_samples import plan_samples
+from hodor.data.train_samples_loader import BatchPlan, TrainBatches
 from hodor.data.workspace import image_root, json_path
 from hodor.errors import InputError
 from hodor.model import ModelParams, build_model
@@ -56,24 +56,23 @@ class TrainSummary:
 def build_batches(
     regime: str, workspace: Path, params: TrainParams, seed: int, world_size: int
 ) -> TrainBatches:
-    """Load the regime's datasets, precompute the sample list and the forward batches (all processes alike)."""
+    """Load the regime's datasets and plan the samples and forward batches (all processes alike).
+
+    Nothing per sample is precomputed: forward batch ``b`` is drawn by index (hodor.data.train_samples)."""
     if regime not in REGIMES:
         raise InputError(f"unknown regime {regime!r}; choose one of {', '.join(REGIMES)}")
     names = DATASETS[regime]
-    accumulation = params.accumulation(world_size)
-    total = params.batch_size * params.iterations
-    n_batches = params.iterations * accumulation * world_size
+    n_batches = params.iterations * params.accumulation(world_size) * world_size
     if regime == "static":
         sources: list[Any] = [
             load_image_dataset(json_path(workspace, names[0]), image_root(workspace, names[0]))
         ]
-        specs = static_samples(sources[0], params, total)
+        shares = [1.0]
     else:
         sources = [load_video_dataset(json_path(workspace, n), image_root(workspace, n)) for n in names]
         shares = [params.youtube_vos_fraction, 1.0 - params.youtube_vos_fraction]
-        specs = video_samples(sources, shares, params, total, dense=regime == "dense")
-    batches = group_batches(specs, params.samples_per_forward, n_batches, params.sample_seed)
-    return TrainBatches(regime, sources, specs, batches, params, seed)
+    samples = plan_samples(regime, sources, shares, params)
+    return TrainBatches(regime, BatchPlan(samples, params.samples_per_forward, n_batches), params, seed)
 
 
 def _meta(regime: str, model_params: ModelParams, params: TrainParams, seed: int) -> dict[str, Any]:

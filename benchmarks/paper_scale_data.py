@@ -77,7 +77,7 @@ def spread(rng: np.random.Generator, total: int, parts: int, low: int, high: int
     """``parts`` integers in [low, high] summing to ``total`` (random, roughly uniform)."""
     counts = rng.integers(low, high + 1, parts)
     while (diff := int(total - counts.sum())) != 0:
-        idx = rng.integers(0, parts, min(abs(diff), parts))
+        idx = np.unique(rng.integers(0, parts, min(abs(diff), parts)))  # unique: one step each
         step = 1 if diff > 0 else -1
         ok = (counts[idx] + step >= low) & (counts[idx] + step <= high)
         np.add.at(counts, idx[ok], step)

@@ -125,7 +125,14 @@ def measure_data(work: Path) -> dict:
     from torch.utils.data import DataLoader
 
     params, data, indices = paper_data(work)
-    loader = DataLoader(data, batch_size=None, sampler=indices, num_workers=params.num_workers)
+    try:  # the loader settings of hodor.train.run (absent in older code)
+        from hodor.data.train_samples_loader import fork_friendly, worker_init
+    except ImportError:
+        fork_friendly, worker_init = None, None
+    if fork_friendly is not None:
+        fork_friendly().__enter__()
+    loader = DataLoader(data, batch_size=None, sampler=indices, num_workers=params.num_workers,
+                        worker_init_fn=worker_init)  # fmt: skip
     stream = iter(loader)
     next(stream)
     first = time.perf_counter() - START
@@ -231,7 +238,9 @@ def rows_for(part: str, work: Path) -> list[str]:
                 f"{r['samples_per_s_per_worker']:.2f} | |"]  # fmt: skip
     if part == "step":
         r = run_child("step", work, {})
-        return [f"| paper model: one train step per sample (CPU, 2 threads) | {r['train_step_s_per_sample']:.1f} s | |"]
+        return [
+            f"| paper model: one train step per sample (CPU, 2 threads) | {r['train_step_s_per_sample']:.1f} s | |"
+        ]
     if part == "convert":
         rs = [run_child("convert", work, {"PAPER_SCALE_ANN": a})
               for a in ("instances_half.json", "instances_train2017.json")]  # fmt: skip

@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader
 from hodor.config import to_dict
 from hodor.data.standard_json import load_image_dataset, load_video_dataset
 from hodor.data.train_samples import plan_samples
-from hodor.data.train_samples_loader import BatchPlan, TrainBatches
+from hodor.data.train_samples_loader import BatchPlan, TrainBatches, fork_friendly, worker_init
 from hodor.data.workspace import image_root, json_path
 from hodor.errors import InputError
 from hodor.model import ModelParams, build_model
@@ -150,7 +150,8 @@ def train(
     trainer = _make_trainer(model, params, ctx, seed, saved)
     accumulation = params.accumulation(ctx.world_size)
     indices = rank_batch_indices(trainer.step, params.iterations, accumulation, ctx)
-    loader = DataLoader(data, batch_size=None, sampler=indices, num_workers=params.num_workers)
+    loader = DataLoader(data, batch_size=None, sampler=indices, num_workers=params.num_workers,
+                        worker_init_fn=worker_init)  # fmt: skip
     speed = SpeedHook()
     all_hooks: list[Hook] = [speed]
     if ctx.is_main:
@@ -165,7 +166,8 @@ def train(
         )
     all_hooks += hooks or []
     start = trainer.step
-    trainer.fit(loader, params.iterations, all_hooks)
+    with fork_friendly(params.num_workers > 0):  # workers share the rank's memory, not copy it
+        trainer.fit(loader, params.iterations, all_hooks)
     distributed.barrier(ctx)
     distributed.teardown(ctx)
     losses = [m["loss"] for m in trainer.history] or [float("nan")]

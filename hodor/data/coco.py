@@ -47,7 +47,8 @@ def annotation_rle(ann: dict[str, Any], height: int, width: int, where: str) -> 
                 return mask_utils.encode(np.zeros((height, width), np.uint8, order="F"))
             if len(polygons) != len(segm) or any(len(p) < 6 or len(p) % 2 for p in polygons):
                 raise ValueError("a polygon needs an even number (>= 6) of coordinates")
-            return mask_utils.merge(mask_utils.frPyObjects(polygons, height, width))
+            rles = mask_utils.frPyObjects(polygons, height, width)
+            return rles[0] if len(rles) == 1 else mask_utils.merge(rles)  # merge of one: the same RLE
         if isinstance(segm, dict) and isinstance(segm.get("counts"), list):  # uncompressed RLE
             rle = mask_utils.frPyObjects(segm, *segm["size"])
         elif isinstance(segm, dict) and isinstance(segm.get("counts"), (str, bytes)):

@@ -484,7 +484,8 @@ def _parse_image(record: Any, index: int, path: Path, labels: dict[int, str]) ->
         if c not in labels:
             raise where.error("categories", f"category {c} is not in meta.category_labels")
     # The official loader computes each of areas / boxes from the RLEs when it is absent (or null).
-    rles = [{"size": [height, width], "counts": s.encode("ascii")} for s in segs]
+    given = record.get("areas") is not None and bool(record.get("bboxes"))
+    rles = [] if given else [{"size": [height, width], "counts": s.encode("ascii")} for s in segs]
     if record.get("areas") is not None:
         areas = [float(a) for a in _number_list(record["areas"], len(segs), where, "areas")]
     else:

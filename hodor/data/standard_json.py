@@ -351,7 +351,9 @@ class StringTable:
     @classmethod
     def build(cls, buffer: bytearray, offsets: array) -> StringTable:
         return cls(
-            np.frombuffer(bytes(buffer), dtype=np.uint8), np.frombuffer(offsets, dtype=np.int64).copy()
+            # a zero-copy view: a copy would hold the RLE text twice at the end of loading
+            np.frombuffer(buffer, dtype=np.uint8),
+            np.frombuffer(offsets, dtype=np.int64).copy(),
         )
 
     def __len__(self) -> int:

@@ -11,12 +11,14 @@ import torch
 
 from hodor.data import augment as aug
 from hodor.data.standard_json import load_image_dataset, load_video_dataset
-from hodor.data.train_samples import middle_reference, static_samples, video_samples
+from hodor.data.train_samples import middle_reference, plan_samples, split_index
 from hodor.data.workspace import image_root, json_path
 from hodor.errors import InputError
 from hodor.model import build_model
 from hodor.model.checkpoint import load_checkpoint_file, load_model_weights
 from hodor.train import checkpoint as ckpt
+from hodor.train.distributed import DistContext
+from hodor.train.loop import rank_batch_indices
 from hodor.train.resume import aside_root
 from hodor.train.run import build_batches, train
 from hodor.train.toydata import make_toy_workspace, toy_model_params, toy_train_params
@@ -67,26 +69,93 @@ def test_color_jitter_and_pixel_budget() -> None:
     assert aug.pixel_budget_dims(480, 640, 300_000) == (474, 632)  # floor(sqrt(0.75 * 3e5)), 3e5 // 474
 
 
+def _videos(ws: Path) -> list:
+    return [
+        load_video_dataset(json_path(ws, n), image_root(ws, n))
+        for n in ("youtube_vos_2019_train", "davis_train")
+    ]
+
+
 def test_sample_lists_per_regime(tmp_path: Path) -> None:
     ws = make_toy_workspace(tmp_path, videos=3, frames=8)
     params = toy_train_params(max_clip_delta=3)
     coco = load_image_dataset(json_path(ws, "coco_2017_train"), image_root(ws, "coco_2017_train"))
-    specs = static_samples(coco, params, 24)
-    assert len(specs) >= 24 and all(1 <= len(s.objects) <= params.num_instances for s in specs)
-    videos = [
-        load_video_dataset(json_path(ws, n), image_root(ws, n))
-        for n in ("youtube_vos_2019_train", "davis_train")
-    ]
-    sparse = video_samples(videos, [0.8, 0.2], params, 20, dense=False)
-    assert len(sparse) == 20 and sum(s.source == 0 for s in sparse) == 16
+    static = plan_samples("static", [coco], [1.0], params)
+    specs = [static.spec(i) for i in range(24)]
+    assert all(1 <= len(s.objects) <= params.num_instances for s in specs)
+    counts = [len(s.objects) for s in specs]  # the instance counts share the samples equally
+    assert (
+        len(set(counts)) == len(static.candidates[0].pools) and len(set(map(counts.count, set(counts)))) == 1
+    )
+    videos = _videos(ws)
+    sparse_plan = plan_samples("sparse", videos, [0.8, 0.2], params)
+    sparse = [sparse_plan.spec(i) for i in range(20)]
+    assert sum(s.source == 0 for s in sparse) == 16
     for s in sparse:
         assert s.frames[0] == middle_reference(videos[s.source].sequences[s.item].annotated_frames(), 8)
         assert len(set(s.frames)) == 3
-    dense = video_samples(videos, [0.8, 0.2], params, 20, dense=True)
-    for s in dense:
+    dense_plan = plan_samples("dense", videos, [0.8, 0.2], params)
+    for s in (dense_plan.spec(i) for i in range(20)):
         assert list(s.frames) == sorted(s.frames) and s.frames[0] < s.frames[1]
         assert s.frames[2] - s.frames[0] < params.max_clip_delta * (2 if s.source == 1 else 1)
     assert middle_reference([0, 5, 10, 15], 20) == 10  # official code would pick 15 (the last)
+
+
+@pytest.mark.parametrize("shares", [[0.8, 0.2], [0.3, 0.7], [1.0, 0.0], [0.0, 1.0]])
+def test_dataset_shares_hold_in_every_prefix(shares: list[float]) -> None:
+    sources = [split_index(i, shares) for i in range(1000)]
+    for n in (1, 7, 10, 333, 1000):
+        from_first = sum(s == 0 for s, _ in sources[:n])
+        assert abs(from_first - n * shares[0]) < 1, (n, from_first)
+    for d in (0, 1):  # each dataset's own samples are numbered 0, 1, 2, ... in order
+        assert [j for s, j in sources if s == d] == list(range(sum(s == d for s, _ in sources)))
+
+
+def test_pool_passes_cover_every_candidate_before_repeating(tmp_path: Path) -> None:
+    ws = make_toy_workspace(tmp_path, images=9, videos=1)
+    params = toy_train_params(num_instances=1)  # one instance count: the pool is every usable image
+    coco = load_image_dataset(json_path(ws, "coco_2017_train"), image_root(ws, "coco_2017_train"))
+    plan = plan_samples("static", [coco], [1.0], params)
+    n = len(plan.candidates[0].pools[1])
+    items = [plan.spec(i).item for i in range(3 * n)]
+    for p in range(3):
+        assert sorted(items[p * n : (p + 1) * n]) == sorted(plan.candidates[0].item.tolist())
+    assert items[:n] != items[n : 2 * n]  # reshuffled each pass
+
+
+@pytest.mark.parametrize("regime", ["static", "sparse", "dense"])
+def test_batches_do_not_depend_on_run_length(tmp_path: Path, regime: str) -> None:
+    """Prefix property: a longer run starts with exactly the batches of a shorter one."""
+    ws = make_toy_workspace(tmp_path, images=6, videos=2)
+    short = toy_train_params(iterations=3, batch_size=4, samples_per_forward=2, max_image_area=40 * 60)
+    long = dataclasses.replace(short, iterations=200)
+    a, b = (build_batches(regime, ws, p, seed=0, world_size=1) for p in (short, long))
+    assert len(a) == 6 and len(b) == 400
+    assert [a.plan.sample_indices(i) for i in range(6)] == [b.plan.sample_indices(i) for i in range(6)]
+    for i in (0, 5):
+        assert torch.equal(a[i]["images"], b[i]["images"]) and torch.equal(a[i]["labels"], b[i]["labels"])
+    specs = [s for i in range(len(b)) for s in b.plan.specs(i)]  # windows past the first are batched too
+    for i in range(len(b)):
+        batch = b.plan.specs(i)
+        assert len({len(s.objects) for s in batch}) == 1
+        assert max(s.aspect for s in batch) - min(s.aspect for s in batch) <= 0.1
+    assert len({(s.source, s.item) for s in specs}) > 1
+
+
+def test_ranks_see_the_same_global_batches(tmp_path: Path) -> None:
+    """World size 1 with accumulation 2 and world size 2 consume the same global forward batches."""
+    ws = make_toy_workspace(tmp_path, images=6, videos=1)
+    params = toy_train_params(iterations=5, batch_size=4, samples_per_forward=2)
+    one = rank_batch_indices(0, 5, params.accumulation(1), DistContext())
+    two = [
+        rank_batch_indices(0, 5, params.accumulation(2), DistContext(rank=r, world_size=2)) for r in (0, 1)
+    ]
+    assert sorted(one) == sorted([*two[0], *two[1]]) == list(range(10))
+    data1 = build_batches("static", ws, params, seed=0, world_size=1)
+    data2 = build_batches("static", ws, params, seed=0, world_size=2)
+    assert [data1.plan.sample_indices(i) for i in one] == [data2.plan.sample_indices(i) for i in range(10)]
+    resumed = rank_batch_indices(3, 5, params.accumulation(2), DistContext(rank=1, world_size=2))
+    assert list(resumed) == list(two[1])[3:]
 
 
 @pytest.mark.parametrize("regime", ["static", "sparse", "dense"])
@@ -148,3 +217,20 @@ def test_autocast_training_runs_on_cpu(tmp_path: Path, amp: str) -> None:
     summary = train("static", model_params=toy_model_params(), params=params, seed=0, workspace=ws,
                     out_dir=tmp_path / "out", progress=False)  # fmt: skip
     assert summary.steps == 2 and np.isfinite(summary.last_loss)
+
+
+def test_loader_workers_give_the_in_process_batches(tmp_path: Path) -> None:
+    """Workers (with the memory settings of hodor.train.run) compute exactly what the rank would."""
+    from torch.utils.data import DataLoader
+
+    from hodor.data.train_samples_loader import fork_friendly, worker_init
+
+    ws = make_toy_workspace(tmp_path, images=6, videos=1)
+    data = build_batches("static", ws, toy_train_params(iterations=3, batch_size=2), seed=0, world_size=1)
+    loader = DataLoader(
+        data, batch_size=None, sampler=range(1, 6, 2), num_workers=2, worker_init_fn=worker_init
+    )
+    with fork_friendly():
+        got = list(loader)
+    for batch, index in zip(got, range(1, 6, 2), strict=True):
+        assert torch.equal(batch["images"], data[index]["images"])

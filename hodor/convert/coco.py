@@ -48,7 +48,8 @@ def _polygons(segm: list, height: int, width: int, on_repair: Callable[[str], No
         if on_repair is None or not good:
             raise ValueError("a polygon needs an even number (>= 6) of coordinates")
         on_repair(f"dropped {len(segm) - len(good)} of {len(segm)} polygons (fewer than 3 points)")
-    return mask_utils.merge(mask_utils.frPyObjects(good, height, width))
+    rles = mask_utils.frPyObjects(good, height, width)
+    return rles[0] if len(rles) == 1 else mask_utils.merge(rles)  # a merge of one is the same RLE
 
 
 def annotation_rle(

@@ -17,6 +17,8 @@ Every malformed field raises :class:`InputError` naming the file, the sequence/i
 from __future__ import annotations
 
 import json
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -359,11 +361,117 @@ class ImageRecord:
             raise InputError(f"image {self.id!r}, object {index}: {err}") from None
 
 
+class StringTable:
+    """Many strings in one bytes buffer + int64 offsets: two numpy arrays instead of N Python objects."""
+
+    def __init__(self, data: np.ndarray, offsets: np.ndarray) -> None:
+        self.data, self.offsets = data, offsets
+
+    @classmethod
+    def build(cls, buffer: bytearray, offsets: array) -> StringTable:
+        return cls(
+            # a zero-copy view: a copy would hold the RLE text twice at the end of loading
+            np.frombuffer(buffer, dtype=np.uint8),
+            np.frombuffer(offsets, dtype=np.int64).copy(),
+        )
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, index: int) -> str:
+        return self.data[self.offsets[index] : self.offsets[index + 1]].tobytes().decode("utf-8")
+
+
+class ImageRecords(Sequence[ImageRecord]):
+    """All images of an image-dataset JSON in flat numpy arrays; ``records[i]`` builds an :class:`ImageRecord`.
+
+    Why: training forks loader workers. A list of per-object Python containers (860,001 COCO objects) is
+    copied page by page into every worker as reference counts and the garbage collector touch it; numpy
+    arrays and one buffer of RLE strings stay shared. Per image: ``ids``, ``heights``, ``widths`` [N],
+    ``paths``; per object: ``object_offsets`` [N + 1] (image i owns objects ``offsets[i]:offsets[i + 1]``),
+    ``object_categories`` [M] int64, ``object_areas`` [M] float64, ``object_bboxes`` [M, 4] float64,
+    ``segmentations`` (RLE counts strings).
+    """
+
+    def __init__(self, ids: np.ndarray | StringTable, heights: np.ndarray, widths: np.ndarray,
+                 paths: StringTable, object_offsets: np.ndarray, object_categories: np.ndarray,
+                 object_areas: np.ndarray, object_bboxes: np.ndarray, segmentations: StringTable) -> None:  # fmt: skip
+        self.ids, self.heights, self.widths, self.paths = ids, heights, widths, paths
+        self.object_offsets, self.object_categories = object_offsets, object_categories
+        self.object_areas, self.object_bboxes, self.segmentations = object_areas, object_bboxes, segmentations
+
+    def __len__(self) -> int:
+        return len(self.heights)
+
+    def __getitem__(self, index: int) -> ImageRecord:  # type: ignore[override]
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        index %= len(self)
+        lo, hi = int(self.object_offsets[index]), int(self.object_offsets[index + 1])
+        ident = self.ids[index]
+        return ImageRecord(
+            id=ident if isinstance(ident, str) else int(ident),
+            height=int(self.heights[index]),
+            width=int(self.widths[index]),
+            image_path=self.paths[index],
+            categories=self.object_categories[lo:hi].tolist(),
+            segmentations=[self.segmentations[k] for k in range(lo, hi)],
+            areas=self.object_areas[lo:hi].tolist(),
+            bboxes=self.object_bboxes[lo:hi].tolist(),
+        )
+
+
+class _ImageRecordsBuilder:
+    """Appends parsed records to compact arrays (``array``/``bytearray``), so no list of records is kept."""
+
+    def __init__(self) -> None:
+        self.ids: list[int | str] = []
+        self.heights, self.widths = array("q"), array("q")
+        self.path_data, self.path_offsets = bytearray(), array("q", [0])
+        self.object_offsets, self.categories = array("q", [0]), array("q")
+        self.areas, self.bboxes = array("d"), array("d")
+        self.seg_data, self.seg_offsets = bytearray(), array("q", [0])
+
+    def add(self, record: ImageRecord) -> None:
+        self.ids.append(record.id)
+        self.heights.append(record.height)
+        self.widths.append(record.width)
+        self.path_data += record.image_path.encode("utf-8")
+        self.path_offsets.append(len(self.path_data))
+        self.categories.extend(record.categories)
+        self.areas.extend(record.areas)
+        for box, seg in zip(record.bboxes, record.segmentations, strict=True):
+            self.bboxes.extend(box)
+            self.seg_data += seg.encode("utf-8")
+            self.seg_offsets.append(len(self.seg_data))
+        self.object_offsets.append(len(self.categories))
+
+    def finish(self) -> ImageRecords:
+        numeric = all(isinstance(i, int) and not isinstance(i, bool) for i in self.ids)
+        if numeric:
+            ids: np.ndarray | StringTable = np.array(self.ids, dtype=np.int64)
+        else:  # mixed int/str ids: keep them as strings
+            enc = [str(i).encode("utf-8") for i in self.ids]
+            ids = StringTable(np.frombuffer(b"".join(enc), np.uint8), np.cumsum([0] + [len(e) for e in enc]))
+        as_np = lambda a, dtype: np.frombuffer(a, dtype=dtype).copy()  # noqa: E731
+        return ImageRecords(
+            ids=ids,
+            heights=as_np(self.heights, np.int64),
+            widths=as_np(self.widths, np.int64),
+            paths=StringTable.build(self.path_data, self.path_offsets),
+            object_offsets=as_np(self.object_offsets, np.int64),
+            object_categories=as_np(self.categories, np.int64),
+            object_areas=as_np(self.areas, np.float64),
+            object_bboxes=as_np(self.bboxes, np.float64).reshape(-1, 4),
+            segmentations=StringTable.build(self.seg_data, self.seg_offsets),
+        )
+
+
 @dataclass(frozen=True)
 class ImageDataset:
     name: str
     image_root: Path
-    images: list[ImageRecord]
+    images: ImageRecords
     category_labels: dict[int, str]
 
     def image_path(self, record: ImageRecord) -> Path:
@@ -398,7 +506,8 @@ def _parse_image(record: Any, index: int, path: Path, labels: dict[int, str]) ->
         if c not in labels:
             raise where.error("categories", f"category {c} is not in meta.category_labels")
     # The official loader computes each of areas / boxes from the RLEs when it is absent (or null).
-    rles = [{"size": [height, width], "counts": s.encode("ascii")} for s in segs]
+    given = record.get("areas") is not None and bool(record.get("bboxes"))
+    rles = [] if given else [{"size": [height, width], "counts": s.encode("ascii")} for s in segs]
     if record.get("areas") is not None:
         areas = [float(a) for a in _number_list(record["areas"], len(segs), where, "areas")]
     else:
@@ -426,5 +535,10 @@ def load_image_dataset(json_path: Path, image_root: Path) -> ImageDataset:
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):
         raise InputError(f"{json_path}: field 'images' missing; this is not an image dataset JSON")
     labels = _category_labels(data, json_path, required=True)
-    images = [_parse_image(r, i, json_path, labels) for i, r in enumerate(data["images"])]
-    return ImageDataset(name=json_path.stem, image_root=image_root, images=images, category_labels=labels)
+    builder = _ImageRecordsBuilder()
+    records = data["images"]
+    for i in range(len(records)):
+        builder.add(_parse_image(records[i], i, json_path, labels))
+        records[i] = None  # free the parsed dict now: peak memory is the JSON, not the JSON twice
+    del data, records
+    return ImageDataset(json_path.stem, image_root, builder.finish(), labels)

@@ -1,24 +1,36 @@
-"""Training sample lists per regime (hodor-training.md §5), precomputed once with a seeded ``random``.
+"""Training samples per regime (hodor-training.md §5): sample ``i`` is a pure function of ``(seed, i)``.
 
 A sample spec says which image/video, which frames and which objects; the pixels are produced later by
-:mod:`hodor.data.train_samples_loader`. The list depends only on the datasets, the params and ``sample_seed``,
-so every process of a distributed run builds the same list and shards it.
+:mod:`hodor.data.train_samples_loader`. Nothing is precomputed per sample: the usable candidates (an image,
+or a video's reference frame, with its valid objects) are kept in compact numpy arrays, and sample ``i`` is
+drawn from them by index. So memory does not grow with the number of iterations, a run extended to more
+iterations continues the same sequence, and every process of a distributed run sees the same samples.
+
+Rules, as the official sample lists (and as before, in a different order): the samples are split equally
+between the instance counts k = I..1 (sample ``i`` of a dataset takes count ``counts[i % len(counts)]``);
+count k cycles through a shuffled pool of the candidates having at least k objects (reshuffled each pass);
+k of the candidate's valid objects are taken at random. Video datasets share the samples by
+``youtube_vos_fraction`` exactly in every prefix of the sequence (interleaved, not one block after another).
 """
 
 from __future__ import annotations
 
 import math
-import random
+from collections import OrderedDict
 from dataclasses import dataclass
+
+import numpy as np
 
 from hodor.data.standard_json import ImageDataset, VideoDataset, VideoSequence
 from hodor.errors import InputError
 from hodor.train.params import TrainParams
 
+_PERMUTATIONS_CACHED = 16  # pool passes kept per process (one per count and dataset is what is in use)
+
 
 @dataclass(frozen=True)
 class SampleSpec:
-    """``source``: dataset index in the list given to the builder; ``item``: image/sequence index;
+    """``source``: dataset index in the list given to the plan; ``item``: image/sequence index;
     ``frames``: [reference, others...] frame indices (static: empty); ``objects``: object ids (video) or
     object indices (static), painted as 1..k in this order; ``aspect``: h / w of the source."""
 
@@ -29,49 +41,60 @@ class SampleSpec:
     aspect: float
 
 
-def _valid_static_objects(record, params: TrainParams) -> list[int]:
-    """COCO object filter (strict inequalities, as the official image loader)."""
-    return [
-        i
-        for i, (area, box) in enumerate(zip(record.areas, record.bboxes, strict=True))
-        if area > params.min_ref_mask_area and min(box[2], box[3]) > params.min_ref_mask_dim
-    ]
+@dataclass(frozen=True)
+class Candidates:
+    """Usable references of one dataset, as flat arrays (no per-candidate Python objects).
+
+    ``item`` [N] image/sequence index; ``ref`` [N] reference frame (-1 for images); ``objects`` [M] valid
+    object indices/ids of all candidates, candidate n owning ``objects[offsets[n]:offsets[n + 1]]``;
+    ``aspect`` [N] h / w; ``pools[k]``: candidate indices with at least k objects (k = 1..I, non-empty).
+    """
+
+    item: np.ndarray
+    ref: np.ndarray
+    offsets: np.ndarray
+    objects: np.ndarray
+    aspect: np.ndarray
+    pools: dict[int, np.ndarray]
+
+    @classmethod
+    def build(cls, rows: list[tuple[int, int, list[int], float]], num_instances: int) -> Candidates:
+        """From (item, ref, valid objects, aspect) rows (only while building; the rows are dropped after)."""
+        counts = np.array([len(r[2]) for r in rows], dtype=np.int64)
+        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        pools = {k: np.flatnonzero(counts >= k).astype(np.int32) for k in range(num_instances, 0, -1)}
+        return cls(
+            item=np.array([r[0] for r in rows], dtype=np.int32),
+            ref=np.array([r[1] for r in rows], dtype=np.int32),
+            offsets=offsets,
+            objects=np.array([o for r in rows for o in r[2]], dtype=np.int32),
+            aspect=np.array([r[3] for r in rows], dtype=np.float64),
+            pools={k: p for k, p in pools.items() if len(p)},
+        )
+
+    def objects_of(self, n: int) -> np.ndarray:
+        return self.objects[self.offsets[n] : self.offsets[n + 1]]
 
 
-def _binned_draws(
-    rng: random.Random, pools: dict[int, list], total: int, num_instances: int
-) -> list[tuple[object, int]]:
-    """ceil(total / #counts) draws per instance count k (largest first), cycling through a shuffled pool
-    of the items having at least k objects. Counts with an empty pool are skipped."""
-    counts = [k for k in range(num_instances, 0, -1) if any(n >= k for n in pools)]
-    per_count = math.ceil(total / max(1, len(counts)))
-    draws = []
-    for k in counts:
-        pool = [item for n, items in pools.items() if n >= k for item in items]
-        rng.shuffle(pool)
-        draws += [(pool[i % len(pool)], k) for i in range(per_count)]
-    return draws
-
-
-def static_samples(dataset: ImageDataset, params: TrainParams, total: int) -> list[SampleSpec]:
-    """COCO pseudo-video samples: ``total`` specs, objects as a sorted random subset per image."""
-    rng = random.Random(params.sample_seed)
-    pools: dict[int, list] = {}
-    for index, record in enumerate(dataset.images):
-        objects = _valid_static_objects(record, params)
+def static_candidates(dataset: ImageDataset, params: TrainParams) -> Candidates:
+    """COCO: every image with an object of area > min area and min box side > min dim (strict, official)."""
+    images = dataset.images
+    valid = (images.object_areas > params.min_ref_mask_area) & (
+        images.object_bboxes[:, 2:].min(axis=1, initial=np.inf) > params.min_ref_mask_dim
+    )
+    rows = []
+    for index in range(len(images)):
+        start, stop = images.object_offsets[index], images.object_offsets[index + 1]
+        objects = np.flatnonzero(valid[start:stop]).tolist()
         if objects:
-            pools.setdefault(min(len(objects), params.num_instances), []).append((index, objects))
-    if not pools:
+            rows.append((index, -1, objects, images.heights[index] / images.widths[index]))
+    if not rows:
         raise InputError(
             f"dataset {dataset.name!r}: no image has an object with area > {params.min_ref_mask_area} px and "
             f"box sides > {params.min_ref_mask_dim} px; lower min_ref_mask_area/min_ref_mask_dim or check the JSON"
         )
-    specs = []
-    for (index, objects), k in _binned_draws(rng, pools, total, params.num_instances):
-        chosen = tuple(sorted(rng.sample(objects, k)))  # annotation order: later objects paint over
-        record = dataset.images[index]
-        specs.append(SampleSpec(0, index, (), chosen, record.height / record.width))
-    return specs
+    return Candidates.build(rows, params.num_instances)
 
 
 def valid_objects(seq: VideoSequence, frame: int, params: TrainParams, boxes: dict) -> list[int]:
@@ -102,75 +125,28 @@ def middle_reference(annotated: list[int], length: int) -> int:
     return min(annotated, key=lambda t: (abs(t - length / 2), t))
 
 
-def _sparse_other_frames(rng: random.Random, ref: int, length: int, k: int, max_delta: int) -> tuple:
-    before = list(range(max(0, ref - max_delta), ref))
-    after = list(range(ref + 1, min(length, ref + max_delta + 1)))
-    sides = [s for s in (before, after) if len(s) >= k]
-    side = rng.choice(sides) if sides else before + after
-    return tuple(rng.sample(side, k))  # not sorted, as the official code
-
-
-def video_samples(
-    datasets: list[VideoDataset], shares: list[float], params: TrainParams, total: int, dense: bool
-) -> list[SampleSpec]:
-    """Sparse or dense video specs, ``round(total * share)`` from each dataset (the last gets the rest).
-
-    DAVIS (the second dataset by convention) uses twice the clip spacing, as the official code.
-    """
-    rng = random.Random(params.sample_seed)
-    specs: list[SampleSpec] = []
-    for source, (dataset, share) in enumerate(zip(datasets, shares, strict=True)):
-        wanted = total - len(specs) if source == len(datasets) - 1 else round(total * share)
-        if wanted <= 0:
-            continue
-        max_delta = params.max_clip_delta * (2 if source == 1 else 1)
-        build = _dense_candidates if dense else _sparse_candidates
-        pools = build(rng, dataset, params, max_delta)
-        if not pools:
-            raise InputError(
-                f"dataset {dataset.name!r}: no usable {'dense' if dense else 'sparse'} training sample (need "
-                f"videos with > {params.num_other_frames} frames and an object of area >= "
-                f"{params.min_ref_mask_area} px, box sides >= {params.min_ref_mask_dim} px)"
-            )
-        for (item, ref, objects, frames), k in _binned_draws(rng, pools, wanted, params.num_instances)[
-            :wanted
-        ]:
-            seq = dataset.sequences[item]
-            if dense:  # positions in the annotated-frame list, forward only, sorted
-                pos = frames.index(ref)
-                window = range(pos + 1, min(len(frames), pos + max_delta))
-                others = tuple(frames[p] for p in sorted(rng.sample(window, params.num_other_frames)))
-            else:
-                others = _sparse_other_frames(rng, ref, len(seq), params.num_other_frames, max_delta)
-            chosen = tuple(sorted(rng.sample(objects, k)))
-            specs.append(SampleSpec(source, item, (ref, *others), chosen, seq.height / seq.width))
-    return specs[:total] if len(specs) >= total else specs
-
-
-def _sparse_candidates(rng, dataset: VideoDataset, params: TrainParams, max_delta: int) -> dict[int, list]:
-    """One reference per video (the middle annotated frame); pools keyed by min(#objects, I)."""
-    pools: dict[int, list] = {}
+def sparse_candidates(dataset: VideoDataset, params: TrainParams) -> Candidates | None:
+    """One reference per video (the middle annotated frame with a valid object). None if no video fits."""
+    rows = []
     for item, seq in enumerate(dataset.sequences):
         if len(seq) <= params.num_other_frames:
             continue
         stats = _mask_stats(seq, seq.annotated_frames())
         annotated = [t for t in seq.annotated_frames() if valid_objects(seq, t, params, stats)]
-        if not annotated:
-            continue
-        ref = middle_reference(annotated, len(seq))
-        objects = valid_objects(seq, ref, params, stats)
-        pools.setdefault(min(len(objects), params.num_instances), []).append((item, ref, objects, None))
-    return pools
+        if annotated:
+            ref = middle_reference(annotated, len(seq))
+            rows.append((item, ref, valid_objects(seq, ref, params, stats), seq.height / seq.width))
+    return Candidates.build(rows, params.num_instances) if rows else None
 
 
-def _dense_candidates(rng, dataset: VideoDataset, params: TrainParams, max_delta: int) -> dict[int, list]:
+def dense_candidates(dataset: VideoDataset, params: TrainParams, max_delta: int) -> Candidates | None:
     """Every annotated frame with room for the other frames after it and at least one valid object.
 
     Clips are built from the annotated frames only (YouTube-VOS annotates every 5th frame; an unannotated
     frame has no ground truth for a dense loss), so a "frame" below is a position in that list. Videos
     need more than ``num_other_frames + min_clip_delta`` annotated frames.
     """
-    pools: dict[int, list] = {}
+    rows = []
     k = params.num_other_frames
     for item, seq in enumerate(dataset.sequences):
         frames = seq.annotated_frames()
@@ -182,7 +158,124 @@ def _dense_candidates(rng, dataset: VideoDataset, params: TrainParams, max_delta
                 continue
             objects = valid_objects(seq, t, params, stats)
             if objects:
-                pools.setdefault(min(len(objects), params.num_instances), []).append(
-                    (item, t, objects, frames)
+                rows.append((item, t, objects, seq.height / seq.width))
+    return Candidates.build(rows, params.num_instances) if rows else None
+
+
+def split_index(i: int, shares: list[float]) -> tuple[int, int]:
+    """Global sample ``i`` -> (dataset, index among that dataset's samples).
+
+    Dataset 0 takes sample i when floor((i + 1) s0) > floor(i s0), so any prefix of n samples holds
+    floor(n s0) of them (exact shares in every prefix); the rest are split the same way among the others.
+    """
+    remaining = 1.0
+    for source, share in enumerate(shares[:-1]):
+        fraction = min(1.0, share / remaining) if remaining > 0 else 0.0
+        before, after = math.floor(i * fraction), math.floor((i + 1) * fraction)
+        if after > before:
+            return source, before
+        i -= after
+        remaining -= share
+    return len(shares) - 1, i
+
+
+class SamplePlan:
+    """Sample ``i`` -> :class:`SampleSpec`, a pure function of ``(sample_seed, i)``.
+
+    ``candidates``: one :class:`Candidates` per dataset (None for a dataset with share 0 or nothing
+    usable); ``regime``: static / sparse / dense (how the other frames are chosen).
+    """
+
+    def __init__(
+        self,
+        regime: str,
+        sources: list[ImageDataset] | list[VideoDataset],
+        candidates: list[Candidates | None],
+        shares: list[float],
+        params: TrainParams,
+    ) -> None:
+        self.regime, self.sources, self.candidates, self.shares = regime, sources, candidates, shares
+        self.params = params
+        self._permutations: OrderedDict[tuple[int, int, int], np.ndarray] = OrderedDict()
+
+    def spec(self, i: int) -> SampleSpec:
+        source, j = split_index(i, self.shares)
+        cands = self.candidates[source]
+        assert cands is not None, "a dataset with a share > 0 has candidates (checked when planning)"
+        counts = list(cands.pools)  # largest first
+        k = counts[j % len(counts)]
+        draw = j // len(counts)
+        pool = cands.pools[k]
+        n = int(pool[self._permutation(source, k, draw // len(pool))[draw % len(pool)]])
+        rng = np.random.default_rng([self.params.sample_seed, 1, i])
+        objects = tuple(sorted(int(o) for o in rng.choice(cands.objects_of(n), k, replace=False)))
+        item, ref = int(cands.item[n]), int(cands.ref[n])
+        if self.regime == "static":
+            frames: tuple[int, ...] = ()
+        elif self.regime == "dense":
+            frames = (ref, *self._dense_others(rng, source, item, ref))
+        else:
+            frames = (ref, *self._sparse_others(rng, source, item, ref))
+        return SampleSpec(source, item, frames, objects, float(cands.aspect[n]))
+
+    def _permutation(self, source: int, k: int, epoch: int) -> np.ndarray:
+        """Order of pass ``epoch`` through pool k of ``source`` (a few cached: consecutive samples share it)."""
+        key = (source, k, epoch)
+        if key not in self._permutations:
+            pool = self.candidates[source].pools[k]
+            rng = np.random.default_rng([self.params.sample_seed, 0, source, k, epoch])
+            self._permutations[key] = rng.permutation(len(pool)).astype(np.int32)
+            if len(self._permutations) > _PERMUTATIONS_CACHED:
+                self._permutations.popitem(last=False)
+        return self._permutations[key]
+
+    def _max_delta(self, source: int) -> int:
+        return self.params.max_clip_delta * (2 if source == 1 else 1)  # DAVIS (second): twice, as official
+
+    def _dense_others(self, rng: np.random.Generator, source: int, item: int, ref: int) -> list[int]:
+        """Positions after the reference in the annotated-frame list, forward only, sorted."""
+        frames = self.sources[source].sequences[item].annotated_frames()
+        pos = frames.index(ref)
+        window = np.arange(pos + 1, min(len(frames), pos + self._max_delta(source)))
+        return [frames[p] for p in sorted(rng.choice(window, self.params.num_other_frames, replace=False))]
+
+    def _sparse_others(self, rng: np.random.Generator, source: int, item: int, ref: int) -> list[int]:
+        """From the frames just before or just after the reference (a side with room), not sorted."""
+        length, k, delta = (
+            len(self.sources[source].sequences[item]),
+            self.params.num_other_frames,
+            self._max_delta(source),
+        )
+        before = list(range(max(0, ref - delta), ref))
+        after = list(range(ref + 1, min(length, ref + delta + 1)))
+        sides = [s for s in (before, after) if len(s) >= k]
+        side = sides[int(rng.integers(len(sides)))] if sides else before + after
+        return [int(t) for t in rng.choice(side, k, replace=False)]  # not sorted, as the official code
+
+
+def plan_samples(
+    regime: str, sources: list[ImageDataset] | list[VideoDataset], shares: list[float], params: TrainParams
+) -> SamplePlan:
+    """Candidates of every dataset with a share > 0 -> the plan; InputError if one has no usable sample."""
+    candidates: list[Candidates | None] = []
+    for source, (dataset, share) in enumerate(zip(sources, shares, strict=True)):
+        if share <= 0:
+            candidates.append(None)
+        elif regime == "static":
+            candidates.append(static_candidates(dataset, params))
+        else:
+            max_delta = params.max_clip_delta * (2 if source == 1 else 1)
+            found = (
+                dense_candidates(dataset, params, max_delta)
+                if regime == "dense"
+                else sparse_candidates(dataset, params)
+            )
+            if found is None:
+                dense = regime == "dense"
+                raise InputError(
+                    f"dataset {dataset.name!r}: no usable {'dense' if dense else 'sparse'} training sample (need "
+                    f"videos with > {params.num_other_frames} frames and an object of area >= "
+                    f"{params.min_ref_mask_area} px, box sides >= {params.min_ref_mask_dim} px)"
                 )
-    return pools
+            candidates.append(found)
+    return SamplePlan(regime, sources, candidates, shares, params)

@@ -1,15 +1,19 @@
-"""Pixels for the precomputed sample specs: augmentation, batching by object count and aspect ratio, padding.
+"""Pixels for the training samples: augmentation, batching by object count and aspect ratio, padding.
 
-A *forward batch* is ``samples_per_forward`` specs with the same number of objects and aspect ratios within
-0.1 of each other (official batch sampler). Forward batch ``i`` is a pure function of ``(seed, i)``: every
-random draw of its augmentation comes from ``numpy.random.default_rng([seed, i, j])`` for its ``j``-th
-sample, so results do not depend on worker count, rank or resumption.
+A *forward batch* is ``samples_per_forward`` samples with the same number of objects and aspect ratios
+within 0.1 of each other (official batch sampler), formed within a bounded window of consecutive samples
+(:class:`BatchPlan`). Forward batch ``i`` is a pure function of ``(seed, i)``: its samples come from the
+plan, and every random draw of its augmentation comes from ``numpy.random.default_rng([seed, i, j])`` for
+its ``j``-th sample, so results do not depend on worker count, rank, resumption or the run's length.
 """
 
 from __future__ import annotations
 
-import random
-from collections import defaultdict
+import contextlib
+import ctypes
+import gc
+from collections import OrderedDict
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -18,65 +22,135 @@ from torch.utils.data import Dataset
 
 from hodor.data import augment as aug
 from hodor.data.image_ops import normalize_bgr, pad_to_multiple, read_frame_bgr, resized_dims
-from hodor.data.standard_json import ImageDataset, VideoDataset
-from hodor.data.train_samples import SampleSpec
+from hodor.data.train_samples import SamplePlan, SampleSpec
 from hodor.errors import InputError
 from hodor.train.params import TrainParams
 
 MAX_ASPECT_SPREAD = 0.1
+WINDOW_BATCHES = 64  # forward batches formed together from one window of consecutive samples
+_WINDOWS_CACHED = 4
 
 
-def group_batches(specs: list[SampleSpec], per_batch: int, count: int, seed: int) -> list[list[int]]:
-    """``count`` forward batches of spec indices, grouped by object count and aspect ratio, shuffled.
+def group_window(
+    specs: list[SampleSpec], first: int, per_batch: int, count: int, seed: int
+) -> list[list[int]]:
+    """``count`` batches of sample indices from ``specs`` (samples ``first``, ``first + 1``, ...).
 
-    Consecutive specs (sorted by aspect ratio within an object count) form a batch; batches whose aspect
-    spread exceeds 0.1 are dropped, and the list is filled up to ``count`` with random repeats.
+    Within an object count, samples sorted by aspect ratio are cut into consecutive batches; batches
+    whose aspect spread exceeds 0.1 (and leftovers) are dropped and replaced by random repeats of the
+    kept ones; then the batches are shuffled (official batch sampler, applied to one window).
     """
-    rng = random.Random(seed)
-    by_count: dict[int, list[int]] = defaultdict(list)
-    for index, spec in enumerate(specs):
-        by_count[len(spec.objects)].append(index)
+    rng = np.random.default_rng([seed, 2, first])
     batches = []
-    for _, indices in sorted(by_count.items()):
-        indices.sort(key=lambda i: (specs[i].aspect, i))
-        for start in range(0, len(indices) - per_batch + 1, per_batch):
-            chunk = indices[start : start + per_batch]
+    for k in sorted({len(s.objects) for s in specs}):
+        order = sorted(
+            (n for n, s in enumerate(specs) if len(s.objects) == k), key=lambda n: (specs[n].aspect, n)
+        )
+        for start in range(0, len(order) - per_batch + 1, per_batch):
+            chunk = order[start : start + per_batch]
             if specs[chunk[-1]].aspect - specs[chunk[0]].aspect <= MAX_ASPECT_SPREAD:
-                batches.append(chunk)
+                batches.append([first + n for n in chunk])
     if not batches:
         raise InputError(
             f"no batch of {per_batch} samples with equal object count and aspect ratios within "
-            f"{MAX_ASPECT_SPREAD} can be formed; lower samples_per_forward or add data"
+            f"{MAX_ASPECT_SPREAD} can be formed among {len(specs)} consecutive samples; lower "
+            "samples_per_forward or add data"
         )
-    while len(batches) < count:
-        batches.append(rng.choice(batches))
-    rng.shuffle(batches)
-    return batches[:count]
+    batches += [batches[int(k)] for k in rng.integers(0, len(batches), count - len(batches))]
+    return [batches[int(k)] for k in rng.permutation(count)]
+
+
+def _libc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+    except OSError:  # not glibc (macOS, musl): the remedies below are glibc's
+        return None
+
+
+@contextlib.contextmanager
+def fork_friendly(enabled: bool = True) -> Iterator[None]:
+    """Wrap the iteration of a DataLoader with workers: before they fork, return freed heap (the parsed
+    JSON) to the OS and move every object to the GC's permanent generation, so that collections in the
+    workers do not write to (and so copy) the pages of the rank's objects. Undone on exit."""
+    if not enabled:
+        yield
+        return
+    gc.collect()
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def worker_init(worker_id: int) -> None:
+    """DataLoader ``worker_init_fn``: one OpenCV thread, and a fixed 128 KiB mmap threshold.
+
+    Measured (benchmarks/paper_scale.py): with glibc's dynamic threshold, every freed multi-megabyte image
+    buffer raised the threshold and later buffers stayed on the fragmented heap; a worker grew to
+    ~480 MB PSS after 60 batches, ~180 MB with the fixed threshold (big buffers go back to the OS on free).
+    """
+    import cv2
+
+    cv2.setNumThreads(1)
+    libc = _libc()
+    if libc is not None:
+        libc.mallopt(-3, 1 << 17)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 1 << 17)  # M_TRIM_THRESHOLD
+
+
+class BatchPlan:
+    """Forward batch ``b`` -> its sample specs; a pure function of ``(sample_seed, b)``.
+
+    Batches ``w * WINDOW_BATCHES ...`` are formed from the ``WINDOW_BATCHES * per_batch`` samples of
+    window ``w``, so no list over the whole run is ever built (a few windows are cached per process).
+    """
+
+    def __init__(self, samples: SamplePlan, per_batch: int, count: int) -> None:
+        self.samples, self.per_batch, self.count = samples, per_batch, count
+        self._windows: OrderedDict[int, tuple[list[list[int]], dict[int, SampleSpec]]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return self.count
+
+    def sample_indices(self, index: int) -> list[int]:
+        return self._window(index // WINDOW_BATCHES)[0][index % WINDOW_BATCHES]
+
+    def specs(self, index: int) -> list[SampleSpec]:
+        batches, specs = self._window(index // WINDOW_BATCHES)
+        return [specs[i] for i in batches[index % WINDOW_BATCHES]]
+
+    def _window(self, w: int) -> tuple[list[list[int]], dict[int, SampleSpec]]:
+        if w not in self._windows:
+            first = w * WINDOW_BATCHES * self.per_batch
+            specs = [self.samples.spec(first + n) for n in range(WINDOW_BATCHES * self.per_batch)]
+            seed = self.samples.params.sample_seed
+            batches = group_window(specs, first, self.per_batch, WINDOW_BATCHES, seed)
+            self._windows[w] = (batches, {first + n: s for n, s in enumerate(specs)})
+            if len(self._windows) > _WINDOWS_CACHED:
+                self._windows.popitem(last=False)
+        return self._windows[w]
 
 
 class TrainBatches(Dataset):
     """Forward batch ``i`` -> dict(images [B, F, 3, H, W] float, labels [B, F, H, W] int64,
     presence [B, F, I] bool, has_gt list[bool] of length F); H, W padded to multiples of 32."""
 
-    def __init__(
-        self,
-        regime: str,
-        sources: list[ImageDataset] | list[VideoDataset],
-        specs: list[SampleSpec],
-        batches: list[list[int]],
-        params: TrainParams,
-        seed: int,
-    ) -> None:
-        self.regime, self.sources, self.specs, self.batches = regime, sources, specs, batches
+    def __init__(self, regime: str, plan: BatchPlan, params: TrainParams, seed: int) -> None:
+        self.regime, self.plan, self.sources = regime, plan, plan.samples.sources
         self.params, self.seed = params, seed
 
     def __len__(self) -> int:
-        return len(self.batches)
+        return len(self.plan)
 
     def __getitem__(self, index: int) -> dict:
         samples = [
-            self.sample(self.specs[s], np.random.default_rng([self.seed, index, j]))
-            for j, s in enumerate(self.batches[index])
+            self.sample(spec, np.random.default_rng([self.seed, index, j]))
+            for j, spec in enumerate(self.plan.specs(index))
         ]
         return collate(samples, self.has_gt())
 

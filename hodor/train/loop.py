@@ -122,13 +122,11 @@ class Hook:
         pass
 
 
-def rank_batch_indices(step: int, total_steps: int, accumulation: int, ctx: DistContext) -> list[int]:
+def rank_batch_indices(step: int, total_steps: int, accumulation: int, ctx: DistContext) -> range:
     """Global forward-batch indices this process consumes from optimizer step ``step`` on.
 
     Step s, sub-iteration a, rank r -> (s * A + a) * W + r: the W ranks share each round, so a global step
-    covers the same ``A * W`` batches for any split of the global batch into ranks and accumulation."""
-    return [
-        (s * accumulation + a) * ctx.world_size + ctx.rank
-        for s in range(step, total_steps)
-        for a in range(accumulation)
-    ]
+    covers the same ``A * W`` batches for any split of the global batch into ranks and accumulation.
+    A ``range``, not a list: a paper run has a million of them per rank."""
+    w = ctx.world_size
+    return range(step * accumulation * w + ctx.rank, total_steps * accumulation * w, w)

@@ -50,7 +50,7 @@ class TrainParams:
     keep_previous_runs: int  # earlier run definitions' checkpoint folders kept in <out>.previous-runs/
     log_interval: int  # optimizer steps between metric logs
     num_workers: int  # data-loader worker processes per rank (0 = in the main process)
-    sample_seed: int  # seed of the precomputed sample list (official: 2202)
+    sample_seed: int  # seed of the sample sequence (official: 2202)
 
     def __post_init__(self) -> None:
         positive = ("iterations", "batch_size", "samples_per_forward", "num_instances", "max_image_area")

@@ -18,8 +18,8 @@ from torch.utils.data import DataLoader
 
 from hodor.config import to_dict
 from hodor.data.standard_json import load_image_dataset, load_video_dataset
-from hodor.data.train_samples import static_samples, video_samples
-from hodor.data.train_samples_loader import TrainBatches, group_batches
+from hodor.data.train_samples import plan_samples
+from hodor.data.train_samples_loader import BatchPlan, TrainBatches, fork_friendly, worker_init
 from hodor.data.workspace import image_root, json_path
 from hodor.errors import InputError
 from hodor.model import ModelParams, build_model
@@ -62,24 +62,23 @@ class TrainSummary:
 def build_batches(
     regime: str, workspace: Path, params: TrainParams, seed: int, world_size: int
 ) -> TrainBatches:
-    """Load the regime's datasets, precompute the sample list and the forward batches (all processes alike)."""
+    """Load the regime's datasets and plan the samples and forward batches (all processes alike).
+
+    Nothing per sample is precomputed: forward batch ``b`` is drawn by index (hodor.data.train_samples)."""
     if regime not in REGIMES:
         raise InputError(f"unknown regime {regime!r}; choose one of {', '.join(REGIMES)}")
     names = DATASETS[regime]
-    accumulation = params.accumulation(world_size)
-    total = params.batch_size * params.iterations
-    n_batches = params.iterations * accumulation * world_size
+    n_batches = params.iterations * params.accumulation(world_size) * world_size
     if regime == "static":
         sources: list[Any] = [
             load_image_dataset(json_path(workspace, names[0]), image_root(workspace, names[0]))
         ]
-        specs = static_samples(sources[0], params, total)
+        shares = [1.0]
     else:
         sources = [load_video_dataset(json_path(workspace, n), image_root(workspace, n)) for n in names]
         shares = [params.youtube_vos_fraction, 1.0 - params.youtube_vos_fraction]
-        specs = video_samples(sources, shares, params, total, dense=regime == "dense")
-    batches = group_batches(specs, params.samples_per_forward, n_batches, params.sample_seed)
-    return TrainBatches(regime, sources, specs, batches, params, seed)
+    samples = plan_samples(regime, sources, shares, params)
+    return TrainBatches(regime, BatchPlan(samples, params.samples_per_forward, n_batches), params, seed)
 
 
 def _meta(
@@ -175,12 +174,14 @@ def train(
     trainer = _make_trainer(model, params, ctx, seed, saved)
     accumulation = params.accumulation(ctx.world_size)
     indices = rank_batch_indices(trainer.step, params.iterations, accumulation, ctx)
-    loader = DataLoader(data, batch_size=None, sampler=indices, num_workers=params.num_workers)
+    loader = DataLoader(data, batch_size=None, sampler=indices, num_workers=params.num_workers,
+                        worker_init_fn=worker_init)  # fmt: skip
     speed = SpeedHook()
     all_hooks: list[Hook] = [speed, *(hooks or [])]
     if ctx.is_main:
         all_hooks += _main_hooks(regime, model_params, params, out_dir, live_dir, definition, saved, progress)
-    trainer.fit(loader, params.iterations, all_hooks)
+    with fork_friendly(params.num_workers > 0):  # workers share the rank's memory, not copy it
+        trainer.fit(loader, params.iterations, all_hooks)
     distributed.barrier(ctx)
     distributed.teardown(ctx)
     losses = [m["loss"] for m in trainer.history] or [float("nan")]

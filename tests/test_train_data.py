@@ -217,20 +217,3 @@ def test_autocast_training_runs_on_cpu(tmp_path: Path, amp: str) -> None:
     summary = train("static", model_params=toy_model_params(), params=params, seed=0, workspace=ws,
                     out_dir=tmp_path / "out", progress=False)  # fmt: skip
     assert summary.steps == 2 and np.isfinite(summary.last_loss)
-
-
-def test_loader_workers_give_the_in_process_batches(tmp_path: Path) -> None:
-    """Workers (with the memory settings of hodor.train.run) compute exactly what the rank would."""
-    from torch.utils.data import DataLoader
-
-    from hodor.data.train_samples_loader import fork_friendly, worker_init
-
-    ws = make_toy_workspace(tmp_path, images=6, videos=1)
-    data = build_batches("static", ws, toy_train_params(iterations=3, batch_size=2), seed=0, world_size=1)
-    loader = DataLoader(
-        data, batch_size=None, sampler=range(1, 6, 2), num_workers=2, worker_init_fn=worker_init
-    )
-    with fork_friendly():
-        got = list(loader)
-    for batch, index in zip(got, range(1, 6, 2), strict=True):
-        assert torch.equal(batch["images"], data[index]["images"])

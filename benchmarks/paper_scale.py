@@ -158,16 +158,17 @@ def measure_throughput(work: Path) -> dict:
 
 
 def measure_step(work: Path) -> dict:
-    """One paper-model training step on this machine (benchmarks/train_step.py, CPU, 1 sample)."""
-    step = subprocess.run([sys.executable, str(HERE / "train_step.py"), "--child", "--profile", "paper",
-                           "--steps", "1", "--device", "cpu", "--amp", "none", "--threads", "2"],
-                          capture_output=True, text=True, check=True)  # fmt: skip
-    result = json.loads(step.stdout.strip().splitlines()[-1])
-    return {"what": "paper train step", "train_step_s_per_sample": 1.0 / result["samples_per_s"]}
+    """One paper-model training step on this machine (benchmarks/train_step.py, CPU fp32, 1 sample)."""
+    out = work / "train_step.json"
+    subprocess.run([sys.executable, str(HERE / "train_step.py"), "--baseline", "none", "--steps", "1",
+                    "--device", "cpu", "--amp", "fp32", "--threads", "2", "--json", str(out)],
+                   capture_output=True, text=True, check=True)  # fmt: skip
+    step_s = json.loads(out.read_text())["s_per_step"]["current fp32"]
+    return {"what": "paper train step", "train_step_s_per_sample": step_s}
 
 
 def measure_convert(work: Path) -> dict:
-    from hodor.data.convert import convert_to_file
+    from hodor.convert.run import convert_to_file
 
     ann = os.environ["PAPER_SCALE_ANN"]
     coco = work / "raw" / "coco"

@@ -285,6 +285,18 @@ def test_iterations_may_grow_and_a_shorter_run_is_already_complete(setup: Setup,
     assert ckpt.load(tmp_path / "final.pth")["iterations"] == 2
 
 
+def test_a_grown_run_equals_a_run_of_that_length_from_the_start(setup: Setup, tmp_path: Path) -> None:
+    """Sample ``i`` depends on (seed, i) only, so 2 steps then growing to 4 is the 4-step run, bit for bit."""
+    kw = dict(model_params=_model(), seed=0, workspace=setup.workspace, progress=False, say=lambda line: None)
+    train("static", params=_train_params(iterations=2), out_dir=tmp_path / "grown", **kw)
+    grown = train("static", params=_train_params(iterations=4), out_dir=tmp_path / "grown", **kw)
+    whole = train("static", params=_train_params(iterations=4), out_dir=tmp_path / "whole", **kw)
+    assert grown.steps == 2 and whole.steps == 4
+    assert grown.last_loss == whole.last_loss
+    a, b = (ckpt.load(tmp_path / name / "final.pth")["model"] for name in ("grown", "whole"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_curves_are_cut_back_to_the_resumed_step(tmp_path: Path) -> None:
     tsv = tmp_path / "plots/metrics/train/loss.tsv"
     tsv.parent.mkdir(parents=True)

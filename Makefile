@@ -16,7 +16,7 @@ LOCK   ?= requirements/lock-py311.txt
 $(BIN)/.installed: pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[pipeline,dev]"
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[pipeline,dev,video]"
 	touch $@
 
 setup: $(BIN)/.installed

@@ -32,7 +32,7 @@ lowest_constraints() {
 import re, sys, tomllib
 project = tomllib.load(open(sys.argv[1], "rb"))["project"]
 deps = list(project["dependencies"])
-for extra in ("pipeline", "dev"):
+for extra in ("pipeline", "dev", "video"):
     deps += project["optional-dependencies"][extra]
 for dep in deps:
     match = re.match(r"^([A-Za-z0-9_.\-]+)\s*>=\s*([^,;\s]+)", dep)
@@ -76,9 +76,9 @@ run_leg() {
         # The leg's wheels are kept in a wheelhouse (a rerun downloads nothing), then installed offline.
         mkdir -p "$wheels"
         "$venv/bin/python" -m pip download --progress-bar off -d "$wheels" --find-links "$wheels" "${constraints[@]}" \
-            "setuptools>=69" "$src[pipeline,dev]" || exit 1
+            "setuptools>=69" "$src[pipeline,dev,video]" || exit 1
         "$venv/bin/python" -m pip install --progress-bar off --no-index --find-links "$wheels" "${constraints[@]}" \
-            "$src[pipeline,dev]" || exit 1
+            "$src[pipeline,dev,video]" || exit 1
         "$venv/bin/python" -m pip freeze > "$COMPAT_ROOT/freeze-$leg.txt"
         echo "installed in $((SECONDS - started)) s; venv $(du -sh "$venv" | cut -f1)"
     ) &> "$log" || { echo "$leg: INSTALL FAILED (see $log)" | tee -a "$COMPAT_RESULTS"; rm -rf "$venv" "$src"; return 1; }

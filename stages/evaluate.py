@@ -4,7 +4,8 @@
         --predictions outputs/video_dense/davis_val --output metrics/video_dense_davis_val.json \
         [--csv-dir metrics/video_dense_davis_val] [--raw-root data/synthetic]
 
-Reads params section ``evaluate`` and, without ``--raw-root``, the section ``data`` (strictly, for
+Reads params section ``evaluate`` (``workers``; ``youtube_vos_gt``, the YouTube-VOS ground truth folder the
+stage depends on) and, without ``--raw-root``, the section ``data`` (strictly, for
 ``data.davis_root`` / ``data.youtube_vos_root``). Writes the flat metrics JSON (DAVIS: J&F-Mean, J-Mean, J-Recall, J-Decay, F-Mean,
 F-Recall, F-Decay; YouTube-VOS: G, J-seen, F-seen, J-unseen, F-unseen; plus fps from
 ``<predictions>/inference_summary.json`` when present) and, with ``--csv-dir``, the official CSVs and
@@ -54,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             args.predictions,
             davis_root=davis_root,
             youtube_vos_root=youtube_vos_root,
+            youtube_vos_gt=params.youtube_vos_gt,
             details_dir=args.csv_dir,
             workers=params.workers,
             progress=sys.stderr.isatty(),

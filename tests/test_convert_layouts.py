@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import runpy
 import shutil
+import zipfile
 from pathlib import Path
 
 import torch
@@ -77,33 +78,37 @@ def test_davis_testdev_converts_with_frame_zero_only(tmp_path: Path, capsys) -> 
     assert (tmp_path / "ws" / "dataset_images" / "davis_testdev" / "bear" / "00003.jpg").is_file()
 
 
-def test_davis_testdev_stage_conversion_and_inference_write_server_pngs(tmp_path: Path) -> None:
-    """test-dev through the stage scripts: convert@davis_testdev, then inference writes one palette PNG per
-    frame of every sequence, at the frame size (the server's upload format)."""
-    root = make_davis(tmp_path / "raw" / "DAVIS", {"test-dev": {"bear": 2}}, frames=3)
-    for png in sorted((root / "Annotations" / "480p" / "bear").glob("*.png"))[1:]:
-        png.unlink()
-    ws = tmp_path / "workspace"
-    convert = runpy.run_path(str(REPO / "stages/convert.py"))["main"]
-    assert (
-        convert(["--name", "davis_testdev", "--raw-root", str(tmp_path / "raw"), "--workspace", str(ws)]) == 0
-    )
+def test_davis_testdev_stage_converts_and_writes_server_pngs_and_zip(tmp_path: Path, capsys) -> None:
+    """stages/testdev.py (the DVC stage testdev@<regime>): converts test-dev from data.davis_root under the
+    convert policy, then writes one palette PNG per frame of every sequence at the frame size and a zip
+    of the sequence folders (the server's upload format), without the done markers."""
+    root = make_davis(tmp_path / "DAVIS", {"test-dev": {"bear": 2, "cows": 1}}, frames=3)
+    for seq in ("bear", "cows"):
+        for png in sorted((root / "Annotations" / "480p" / seq).glob("*.png"))[1:]:
+            png.unlink()
     quick = ModelParams(variant="quick")
     torch.manual_seed(0)
     ckpt = save_checkpoint(tmp_path / "final.pth", build_model(quick), quick)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(PARAMS))
-    infer = runpy.run_path(str(REPO / "stages/infer.py"))["main"]
-    out = tmp_path / "outputs" / "davis_testdev"
-    args = [
-        "--params",
-        str(tmp_path / "params.yaml"),
-        "--checkpoint",
-        str(ckpt),
-        "--dataset",
-        "davis_testdev",
-    ]
-    assert infer([*args, "--workspace", str(ws), "--out", str(out)]) == 0
-    pngs = sorted(p.name for p in (out / "bear").glob("*.png"))
-    assert pngs == ["00000.png", "00001.png", "00002.png"]
+    data = {"source": "real", "synthetic": {"seed": 0, "scale": "tiny"}, "coco_root": "unused",
+            "davis_root": str(root), "youtube_vos_root": "unused"}  # fmt: skip
+    convert = {"strict": False, "max_skipped_fraction": 0.01, "youtube_vos_val_frames": "valid"}
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({**PARAMS, "data": data, "convert": convert}))
+    stage = runpy.run_path(str(REPO / "stages/testdev.py"))["main"]
+    out, ws = tmp_path / "outputs" / "davis_testdev", tmp_path / "workspace"
+    args = ["--params", str(params), "--checkpoint", str(ckpt), "--workspace", str(ws), "--out", str(out)]
+    assert stage(args) == 0
+    printed = capsys.readouterr().out
+    assert "convert@davis_testdev: 2 records, 6 frames, 3 objects" in printed and "upload" in printed
+    assert json.loads((ws / "dataset_json_annotations" / "davis_testdev.report.json").read_text())
+    for seq in ("bear", "cows"):
+        assert sorted(p.name for p in (out / seq).glob("*.png")) == ["00000.png", "00001.png", "00002.png"]
     with Image.open(out / "bear" / "00002.png") as image:
         assert image.mode == "P" and image.size == (W, H)
+    with zipfile.ZipFile(out / "davis_testdev.zip") as zf:
+        names = zf.namelist()
+        assert zf.read("cows/00001.png") == (out / "cows" / "00001.png").read_bytes()
+    assert names == [f"{seq}/{t:05d}.png" for seq in ("bear", "cows") for t in range(3)]
+    (root / "ImageSets" / "2017" / "test-dev.txt").unlink()  # no test-dev download: a clear error
+    assert stage(args) == 2
+    assert "test-dev.txt" in capsys.readouterr().err

@@ -2,8 +2,9 @@
 root. The end-to-end test runs a real-mode `dvc repro` over a quirk corpus (`hodor synthesize --quirks`)
 with roots inside and outside the repository: it completes, every byte of the roots is as it was, and
 `dvc status` is clean afterwards. To stay small it reproduces every stage that reads a dataset root
-(synthesize, all conversions, one inference and scoring per dataset, and the training they need), not
-the finetuning regimes (which read only the workspace JSONs; tests/test_pipeline_e2e.py runs them)."""
+(synthesize, all conversions, one inference and scoring per dataset, the opt-in DAVIS test-dev stage, and
+the training they need), not the finetuning regimes (which read only the workspace JSONs;
+tests/test_pipeline_e2e.py runs them)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -79,7 +81,7 @@ def test_make_repro_never_git_adds_a_dataset_root(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_real_mode_repro_over_a_quirk_corpus_leaves_the_roots_byte_identical(tmp_path: Path) -> None:
     corpus = tmp_path / "outside"
-    synthesize(corpus, scale="tiny", quirks=True)
+    synthesize(corpus, scale="tiny", quirks=True, testdev=True)
     work = _make_clone(tmp_path / "work")
     (work / "datasets").mkdir()
     for name in ("DAVIS", "youtube_vos"):  # inside the repository (git-ignored), as the paper profile
@@ -89,11 +91,13 @@ def test_real_mode_repro_over_a_quirk_corpus_leaves_the_roots_byte_identical(tmp
     params = yaml.safe_load((work / "params.yaml").read_text())
     params["data"].update(source="real", **roots)
     params["convert"]["max_skipped_fraction"] = 0.5  # a tiny corpus: one quirk is a large share
+    params["davis_testdev"]["regimes"] = ["static_image"]  # the opt-in test-dev stage reads the roots too
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     _run(["git", "commit", "-qam", "real mode"], work)
     before = {root: _snapshot(work / root) for root in roots.values()}
 
     targets = ["convert", "evaluate@static_image-davis_val", "evaluate@static_image-youtube_vos_2019_val"]
+    targets.append("testdev")
     _run(["dvc", "repro", *targets], work)
 
     assert {root: _snapshot(work / root) for root in roots.values()} == before
@@ -101,6 +105,8 @@ def test_real_mode_repro_over_a_quirk_corpus_leaves_the_roots_byte_identical(tmp
     assert json.loads(status.stdout) == {}, status.stdout
     tracked = _run(["git", "status", "--porcelain", "--ignored", "datasets"], work).stdout
     assert all(line.startswith("!!") for line in tracked.splitlines()), tracked  # ignored, never added
+    with zipfile.ZipFile(work / "outputs/static_image/davis_testdev/davis_testdev.zip") as zf:
+        assert zf.namelist() and all(name.endswith(".png") for name in zf.namelist())
     report = json.loads((work / "workspace/dataset_json_annotations/davis_train.report.json").read_text())
     assert report["summary"]["skipped"] == {"videos": 1}
     cache = work / ".dvc" / "cache"

@@ -136,7 +136,7 @@ def test_evaluate_stage_davis_and_youtube_vos(tmp_path, repo_root, capsys) -> No
         "data:\n  source: synthetic\n  synthetic: {seed: 0, scale: tiny}\n  coco_root: unused\n"
         f"  davis_root: {raw / 'DAVIS'}\n  youtube_vos_root: {raw / 'youtube_vos'}\n"
     )
-    params.write_text("evaluate:\n  workers: 1\n" + roots)
+    params.write_text("evaluate:\n  workers: 1\n  youtube_vos_gt: valid_gt/Annotations\n" + roots)
     out = tmp_path / "metrics" / "video_dense_davis_val.json"
     argv = ["--params", str(params), "--regime", "video_dense", "--dataset", "davis_val"]
     argv += ["--predictions", str(raw / "results"), "--csv-dir", str(tmp_path / "csv")]
@@ -151,12 +151,12 @@ def test_evaluate_stage_davis_and_youtube_vos(tmp_path, repo_root, capsys) -> No
     assert stage.main([*argv, "--predictions", str(raw / "youtube_vos" / "pred"), "--output", str(out)]) == 0
     metrics = json.loads(out.read_text())
     assert list(metrics) == ["G", "J-seen", "F-seen", "J-unseen", "F-unseen"] and not math.isnan(metrics["G"])
-    params.write_text("evaluate:\n  workers: 0\n")
+    params.write_text("evaluate:\n  workers: 0\n  youtube_vos_gt: valid_gt/Annotations\n")
     assert stage.main([*argv, "--predictions", str(raw / "youtube_vos" / "pred"), "--output", str(out)]) == 2
     assert "workers must be >= 1" in capsys.readouterr().err
 
 
-def test_stage_without_ground_truth_writes_nulls(tmp_path, repo_root) -> None:
+def test_stage_without_ground_truth_writes_nulls(tmp_path, repo_root, capsys) -> None:
     stage = load_stage(repo_root, "evaluate")
 
     root = tmp_path / "youtube_vos"
@@ -164,7 +164,7 @@ def test_stage_without_ground_truth_writes_nulls(tmp_path, repo_root) -> None:
     (root / "valid_gt").rename(tmp_path / "hidden")  # the real val set: only first-frame masks released
     (tmp_path / "hidden" / "Annotations").rename(root / "valid" / "Annotations")
     params = tmp_path / "params.yaml"
-    params.write_text("evaluate:\n  workers: 1\n")
+    params.write_text("evaluate:\n  workers: 1\n  youtube_vos_gt: valid_gt/Annotations\n")
     out = tmp_path / "m.json"
     argv = [
         "--params",
@@ -176,6 +176,12 @@ def test_stage_without_ground_truth_writes_nulls(tmp_path, repo_root) -> None:
         "--raw-root",
         str(tmp_path),
     ]
+    # The params name the ground truth the DVC stage depends on: a missing one is an error, not nulls.
+    assert stage.main([*argv, "--predictions", str(root / "pred"), "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "valid_gt/Annotations: ground truth folder not found" in err
+    assert "set evaluate.youtube_vos_gt: valid/Annotations" in err and not out.exists()
+    params.write_text("evaluate:\n  workers: 1\n  youtube_vos_gt: valid/Annotations\n")
     assert stage.main([*argv, "--predictions", str(root / "pred"), "--output", str(out)]) == 0
     assert json.loads(out.read_text()) == {
         "G": None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -49,11 +50,15 @@ def write_mask(path: Path, mode: str) -> Path:
     return path
 
 
+def has_pyav() -> bool:
+    return importlib.util.find_spec("av") is not None
+
+
 def segment(*args: str) -> int:
     return main(["segment", *args, "--min-image-dim", "64", "--threads", "1"])
 
 
-def test_segment_mp4(tmp_path: Path, checkpoint: Path) -> None:
+def test_segment_mp4(tmp_path: Path, checkpoint: Path, capsys) -> None:
     video = tmp_path / "clip.mp4"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (W, H))
     for f in clip():
@@ -78,9 +83,13 @@ def test_segment_mp4(tmp_path: Path, checkpoint: Path) -> None:
     assert first.shape == (H, W) and first[10:30, 8:28].all() and abs(int(first.sum()) - 20 * 20) <= 40
     capture = cv2.VideoCapture(str(out / "overlay.mp4"))
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == T
+    fourcc = int(capture.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little").decode("ascii", "replace")
     ok, frame = capture.read()
     capture.release()
     assert ok and frame.shape == (H, W, 3)
+    # H.264 with the [video] extra (browsers play it), else mp4v and the one-line note saying so.
+    note = "overlay.mp4 written as mp4v" in capsys.readouterr().err
+    assert (fourcc.lower(), note) == (("h264", False) if has_pyav() else ("fmp4", True))
     assert (out / "preview.png").stat().st_size > 0
     info = json.loads((out / "segment_summary.json").read_text())
     assert info["frames"] == T and info["object_ids"] == [1]

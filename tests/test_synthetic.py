@@ -70,6 +70,33 @@ def test_davis_layout_follows_the_official_toolkit_rules(raw: Path) -> None:
 # ---- COCO ------------------------------------------------------------------------------------------------
 
 
+def test_testdev_split_has_frame_zero_masks_only_and_leaves_trainval_as_it_was(
+    raw: Path, tmp_path: Path
+) -> None:
+    """``--testdev`` adds DAVIS test-dev as released (every frame, a mask for frame 0 only, its own
+    ImageSets list, names apart from trainval's) and changes not one byte of the rest."""
+    from hodor.convert.run import convert_to_workspace
+
+    out = tmp_path / "raw"
+    summary = synthesize(out, seed=0, scale="tiny", testdev=True)
+    sets = out / "DAVIS" / "ImageSets" / "2017"
+    names = (sets / "test-dev.txt").read_text().split()
+    assert len(names) == summary.counts["davis_testdev"] == SCALES["tiny"].davis_val
+    trainval = set((sets / "train.txt").read_text().split()) | set((sets / "val.txt").read_text().split())
+    assert not trainval & set(names)
+    for name in names:
+        jpgs = sorted(p.stem for p in (out / "DAVIS" / "JPEGImages" / "480p" / name).glob("*.jpg"))
+        pngs = sorted(p.stem for p in (out / "DAVIS" / "Annotations" / "480p" / name).glob("*.png"))
+        assert len(jpgs) > 1 and pngs == ["00000"] and jpgs[0] == "00000"
+    before = {k: v for k, v in _files(raw).items() if not k.startswith(".hodor")}
+    after = _files(out)
+    assert all(after[k] == v for k, v in before.items())
+    converted = convert_to_workspace(
+        "davis_testdev", out / "DAVIS", tmp_path / "ws", progress=False, workers=1
+    )
+    assert converted.records == len(names) and not converted.log.entries
+
+
 def test_coco_loads_and_every_annotation_decodes_to_the_painted_mask(raw: Path) -> None:
     root = raw / "coco"
     coco = COCO(str(root / "annotations" / "instances_train2017.json"))

@@ -13,7 +13,12 @@ from pathlib import Path
 from hodor.errors import InputError
 from hodor.evaluate.davis import evaluate_davis
 from hodor.evaluate.outputs import write_davis_outputs, write_youtube_vos_outputs
-from hodor.evaluate.youtube_vos import GROUP_KEYS, evaluate_youtube_vos, youtube_vos_gt
+from hodor.evaluate.youtube_vos import (
+    GROUP_KEYS,
+    RELEASED_WITHOUT_GT,
+    evaluate_youtube_vos,
+    youtube_vos_gt,
+)
 
 # pipeline dataset name -> (benchmark, DAVIS ImageSets subset or YouTube-VOS split)
 DATASETS = {
@@ -38,12 +43,34 @@ def inference_speed(predictions: Path) -> dict[str, float]:
     return {"fps": float(fps)} if isinstance(fps, (int, float)) and not isinstance(fps, bool) else {}
 
 
+def youtube_vos_truth(root: Path, split: str, gt: str | None) -> Path | None:
+    """The folder of a YouTube-VOS split's full ground truth, or None when there is none to score against.
+
+    ``gt`` (params ``evaluate.youtube_vos_gt``, below ``root``) names it; the released ``<split>/Annotations``
+    of ``valid``/``test`` (first-appearance masks) means "none". Without ``gt`` it is looked for
+    (:func:`youtube_vos_gt`).
+    """
+    if gt is None:
+        found = youtube_vos_gt(root, split)
+        return found if found.is_dir() else None
+    if split in RELEASED_WITHOUT_GT and Path(gt) == Path(split) / "Annotations":
+        return None
+    path = root / gt
+    if not path.is_dir():
+        raise InputError(
+            f"{path}: ground truth folder not found (params evaluate.youtube_vos_gt: {gt}); without full "
+            f"ground truth set evaluate.youtube_vos_gt: {split}/Annotations (null scores; submit the zip)"
+        )
+    return path
+
+
 def evaluate_dataset(
     dataset: str,
     predictions: Path,
     *,
     davis_root: Path,
     youtube_vos_root: Path,
+    youtube_vos_gt: str | None = None,
     details_dir: Path | None = None,
     workers: int = 2,
     progress: bool = False,
@@ -51,7 +78,8 @@ def evaluate_dataset(
     """Score one inference output; returns the flat metrics (plus ``fps`` when known).
 
     DAVIS: the 7 official global figures. YouTube-VOS: ``G, J-seen, F-seen, J-unseen, F-unseen``, all
-    None when the split has no full ground truth (the real val set: submit the zip to the server).
+    None when the split has no full ground truth (the real val set: submit the zip to the server);
+    ``youtube_vos_gt``: see :func:`youtube_vos_truth`.
     """
     if dataset not in DATASETS:
         raise InputError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
@@ -63,8 +91,8 @@ def evaluate_dataset(
             write_davis_outputs(result, details_dir)
         metrics: dict[str, float | None] = dict(result.global_metrics)
     else:
-        gt = youtube_vos_gt(Path(youtube_vos_root), split)
-        if not gt.is_dir():
+        gt = youtube_vos_truth(Path(youtube_vos_root), split, youtube_vos_gt)
+        if gt is None:
             metrics = {k: None for k in ("G", *GROUP_KEYS)}
         else:
             yt = evaluate_youtube_vos(

@@ -5,7 +5,8 @@ values are object ids (an indexed DAVIS-style PNG, or a greyscale one; a black/w
 Writes, atomically as one folder:
 
     DIR/masks/<frame>.png      indexed PNG per frame (DAVIS palette), ids as in MASK
-    DIR/overlay.mp4            the video with objects coloured and outlined (mp4v)
+    DIR/overlay.mp4            the video with objects coloured and outlined: H.264 (yuv420p, even size;
+                               browsers play it) with the [video] extra, else mp4v and a one-line note
     DIR/preview.png            four overlay frames side by side, to look at quickly
     DIR/segment_summary.json   frames, fps, settings, checkpoint
 """
@@ -16,6 +17,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import sys
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -131,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
 def _segment_into(tmp: Path, segmenter, source, frames: Iterator[np.ndarray]) -> tuple[int, float]:
     """Masks, overlay video and preview into ``tmp``; returns (frames, seconds of loading + forward)."""
     from hodor.infer.video_io import overlay
+    from hodor.infer.video_writer import OverlayVideo
 
     pending: deque[np.ndarray] = deque()  # frames read ahead by the segmenter, waiting to be drawn
 
@@ -152,16 +155,15 @@ def _segment_into(tmp: Path, segmenter, source, frames: Iterator[np.ndarray]) ->
             write_label_png(tmp / "masks" / f"{stem}.png", result.labels)
             drawn = overlay(pending.popleft(), result.labels)
             if writer is None:
-                size = (drawn.shape[1], drawn.shape[0])
-                writer = cv2.VideoWriter(
-                    str(tmp / "overlay.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), source.fps, size
-                )
+                writer = OverlayVideo(tmp / "overlay.mp4", source.fps, (drawn.shape[1], drawn.shape[0]))
+                if writer.note:
+                    print(f"hodor segment: note: {writer.note}", file=sys.stderr)
             writer.write(drawn)
             if result.index in picks:
                 shown.append(drawn)
             bar.update(1)
     if writer is None:
         raise InputError(f"{source.path}: no frame could be read")
-    writer.release()
+    writer.close()
     write_bytes(tmp / "preview.png", _preview(shown[:4]))
     return bar.n, seconds

@@ -91,3 +91,22 @@ def write_youtube_vos_zip(out_dir: Path, members: list[str]) -> Path:
                 )
             zf.write(source, arcname=name)
     return zip_path
+
+
+def write_davis_zip(out_dir: Path, zip_name: str) -> Path:
+    """``<out>/<zip_name>`` (DEFLATE) holding ``<sequence>/<frame>.png`` of every sequence folder in
+    ``out_dir``: the upload of the DAVIS challenge server (sequence folders at the top of the archive).
+    The done markers (``.hodor_done/``) and other files beside the folders stay out of it."""
+    out_dir = Path(out_dir)
+    members = sorted(
+        png.relative_to(out_dir).as_posix()
+        for png in out_dir.glob("*/*.png")
+        if not png.parent.name.startswith(".")
+    )
+    if not members:
+        raise InputError(f"{out_dir}: no sequence folder with PNGs to zip")
+    zip_path = out_dir / zip_name
+    with atomic_path(zip_path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name in members:
+            zf.write(out_dir / name, arcname=name)
+    return zip_path

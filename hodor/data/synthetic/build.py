@@ -33,7 +33,7 @@ MARKER = ".hodor_synthetic.json"
 DATASET_FOLDERS = ("coco", "DAVIS", "youtube_vos")  # what a synthetic output holds besides its marker
 FORMAT = "hodor-synthetic-raw"
 VERSION = 1
-_COCO, _DAVIS_TRAIN, _DAVIS_VAL, _YTVOS_TRAIN, _YTVOS_VALID = range(5)  # rng domains
+_COCO, _DAVIS_TRAIN, _DAVIS_VAL, _YTVOS_TRAIN, _YTVOS_VALID, _DAVIS_TESTDEV = range(6)  # rng domains
 
 
 @dataclass(frozen=True)
@@ -187,6 +187,20 @@ def _davis(root: Path, seed: int, spec: ScaleSpec, progress: bool) -> dict[str, 
     return {"davis_train": len(splits["train"]), "davis_val": len(splits["val"]), "davis_frames": frames}
 
 
+def _davis_testdev(root: Path, seed: int, spec: ScaleSpec) -> dict[str, int]:
+    """DAVIS 2017 test-dev as released: every frame, a PNG for frame 0 only, ``ImageSets/2017/test-dev.txt``
+    (as many sequences as val, numbered after the trainval ones so the names never clash)."""
+    pool = list(cutouts())
+    names = []
+    for i in range(spec.davis_val):
+        clip = _clip(seed, _DAVIS_TESTDEV, i, spec, pool, davis=True)
+        name = video.davis_name(clip, spec.davis_train + spec.davis_val + i)
+        video.write_davis_sequence(root, name, clip, annotated_frames=1)
+        names.append(name)
+    video.write_davis_imagesets(root, {"test-dev": names})
+    return {"davis_testdev": len(names)}
+
+
 def _youtube_vos(root: Path, seed: int, spec: ScaleSpec, progress: bool) -> dict[str, int]:
     pool = list(cutouts())
     seen = [c for c in pool if c.category not in UNSEEN_CATEGORIES]
@@ -214,12 +228,18 @@ def _youtube_vos(root: Path, seed: int, spec: ScaleSpec, progress: bool) -> dict
 
 
 def synthesize(
-    out: Path, *, seed: int = 0, scale: str = "default", progress: bool = False, quirks: bool = False
+    out: Path,
+    *,
+    seed: int = 0,
+    scale: str = "default",
+    progress: bool = False,
+    quirks: bool = False,
+    testdev: bool = False,
 ) -> SynthesisSummary:
     """Write the synthetic raw workspace under ``out`` (replacing a previous synthetic output).
 
     ``quirks``: also add one item per real-dataset quirk (hodor.data.synthetic.quirks), listed in the
-    marker under ``quirks``."""
+    marker under ``quirks``. ``testdev``: also a DAVIS 2017 test-dev split (first-frame masks only)."""
     if scale not in SCALES:
         raise InputError(f"unknown synthetic scale {scale!r}; choose one of {', '.join(SCALES)}")
     out = Path(out)
@@ -231,6 +251,8 @@ def synthesize(
         counts = _coco(tmp / "coco", seed, spec, progress)
         counts |= _davis(tmp / "DAVIS", seed, spec, progress)
         counts |= _youtube_vos(tmp / "youtube_vos", seed, spec, progress)
+        if testdev:
+            counts |= _davis_testdev(tmp / "DAVIS", seed, spec)
         marker = {"format": FORMAT, "version": VERSION, "seed": seed, "scale": scale, "counts": counts}
         marker["scale_spec"] = asdict(spec)
         if quirks:

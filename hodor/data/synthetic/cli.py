@@ -1,4 +1,4 @@
-"""``hodor synthesize --out DIR [--seed N] [--scale tiny|default|large] [--quirks]``."""
+"""``hodor synthesize --out DIR [--seed N] [--scale tiny|default|large] [--quirks] [--testdev]``."""
 
 from __future__ import annotations
 
@@ -24,11 +24,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="add one item per quirk of the real datasets (empty COCO polygons, corrupt frames, meta.json "
         "mismatches, ...) for the converters to skip or repair; the list is in the marker file",
     )
+    parser.add_argument(
+        "--testdev",
+        action="store_true",
+        help="also write a DAVIS 2017 test-dev split (frame-0 masks only), for the davis_testdev stage",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     summary = synthesize(
-        args.out, seed=args.seed, scale=args.scale, progress=sys.stderr.isatty(), quirks=args.quirks
+        args.out,
+        seed=args.seed,
+        scale=args.scale,
+        progress=sys.stderr.isatty(),
+        quirks=args.quirks,
+        testdev=args.testdev,
     )
     print(summary.line())
     return 0

@@ -46,12 +46,14 @@ def youtube_vos_id(seed: int, split: str, index: int) -> str:
     return hashlib.sha1(f"{seed}/{split}/{index}".encode()).hexdigest()[:10]
 
 
-def write_davis_sequence(root: Path, name: str, clip: Clip) -> None:
-    """``JPEGImages/480p/<name>/NNNNN.jpg`` and ``Annotations/480p/<name>/NNNNN.png`` for every frame."""
+def write_davis_sequence(root: Path, name: str, clip: Clip, *, annotated_frames: int | None = None) -> None:
+    """``JPEGImages/480p/<name>/NNNNN.jpg`` for every frame, ``Annotations/480p/<name>/NNNNN.png`` for the
+    first ``annotated_frames`` (all by default; test-dev releases frame 0's only)."""
     palette = davis_palette()
     for t, (frame, labels) in enumerate(zip(clip.frames, clip.labels, strict=True)):
         write_jpeg(root / "JPEGImages" / "480p" / name / f"{t:05d}.jpg", frame)
-        write_label_png(root / "Annotations" / "480p" / name / f"{t:05d}.png", labels, palette)
+        if annotated_frames is None or t < annotated_frames:
+            write_label_png(root / "Annotations" / "480p" / name / f"{t:05d}.png", labels, palette)
 
 
 def write_davis_imagesets(root: Path, splits: dict[str, list[str]]) -> None:

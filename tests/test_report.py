@@ -184,7 +184,8 @@ def test_report_intervals_and_paired_differences(tmp_path) -> None:
     assert "| Video, sparse − Static images (COCO) | +3.0 | [+3.0, +3.0] | 1.000 |" in text
     assert "| Static images (COCO) − Copy the first-frame mask | +20.0 | [+20.0, +20.0] | 1.000 |" in text
     assert "| Video, sparse − Copy the first-frame mask | +23.0 |" in text
-    assert "over the same 500 resamples of the sequences (seed 1)" in text
+    assert "over the same 500 resamples of the 6 sequences (seed 1)" in text
+    assert "resamples of the videos (3 with seen objects, 3 with unseen objects) (seed 1)" in text
     assert (
         "| Video, sparse − Static images (COCO) | -10.0 | [-10.0, -10.0] | 0.000 |" in text
     )  # YouTube-VOS G

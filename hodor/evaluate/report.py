@@ -27,7 +27,14 @@ from hodor.atomic import atomic_directory, write_text
 from hodor.config import read_yaml
 from hodor.errors import InputError
 from hodor.evaluate import plots
-from hodor.evaluate.bootstrap import HEADLINE, Difference, benchmark_objects, interval_keys, paired_difference
+from hodor.evaluate.bootstrap import (
+    ALL,
+    HEADLINE,
+    Difference,
+    benchmark_objects,
+    interval_keys,
+    paired_difference,
+)
 
 REGIMES = {
     "untrained": "Untrained model (same architecture)",
@@ -388,13 +395,28 @@ def _differences_section(
     return [
         "",
         f"Paired differences in {figure} (percentage points), each over the same "
-        f"{inputs.bootstrap_samples} resamples of the sequences (seed {inputs.bootstrap_seed}); "
+        f"{inputs.bootstrap_samples} resamples of {_units_text(next(iter(runs.values())))} "
+        f"(seed {inputs.bootstrap_seed}); "
         "P(> 0): the share of resamples in which the first run scores higher.",
         "",
         "| Comparison | Difference | 95% interval | P(> 0) |",
         "|---|---|---|---|",
         *rows,
     ]
+
+
+def _units_text(objects: list) -> str:
+    """How many sequences a resample draws from, per stratum: few sequences, few distinct resamples."""
+    strata: dict[str, set[str]] = {}
+    for obj in objects:
+        strata.setdefault(obj.stratum, set()).add(obj.unit)
+    if set(strata) <= {ALL}:
+        return f"the {len(strata.get(ALL, ()))} sequences"
+    return (
+        "the videos ("
+        + ", ".join(f"{len(units)} with {name} objects" for name, units in sorted(strata.items()))
+        + ")"
+    )
 
 
 def _difference_row(a: str, b: str, diff: Difference) -> str:

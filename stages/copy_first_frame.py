@@ -18,7 +18,7 @@ from hodor.data import workspace
 from hodor.data.standard_json import load_video_dataset
 from hodor.errors import InputError
 from hodor.infer.copy_baseline import copy_dataset
-from hodor.infer.run import dataset_kind
+from hodor.infer.writers import dataset_kind
 
 
 def main(argv: list[str] | None = None) -> int:

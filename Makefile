@@ -8,7 +8,7 @@ export DVC_NO_ANALYTICS := 1
 # Stages run `python`: the project's virtual environment must come first on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup repro test lint bench clean-venv wheel-check compat
+.PHONY: setup repro test lint bench clean-venv wheel-check compat readme-table
 
 # The exact versions behind the committed results (pip constraints); pyproject.toml holds the ranges.
 LOCK   ?= requirements/lock-py311.txt
@@ -37,6 +37,10 @@ test: setup
 	$(BIN)/ruff format --check hodor stages tests benchmarks
 	$(BIN)/python -m pytest; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# After a results refresh: README.md's results table from metrics/*.json (never typed by hand).
+readme-table: setup
+	$(BIN)/python scripts/readme_table.py --readme README.md --metrics metrics
 
 lint: setup
 	$(BIN)/ruff check hodor stages tests benchmarks

@@ -7,7 +7,8 @@
 Reads params section ``evaluate`` (``workers``; ``youtube_vos_gt``, the YouTube-VOS ground truth folder the
 stage depends on) and, without ``--raw-root``, the section ``data`` (strictly, for
 ``data.davis_root`` / ``data.youtube_vos_root``). Writes the flat metrics JSON (DAVIS: J&F-Mean, J-Mean, J-Recall, J-Decay, F-Mean,
-F-Recall, F-Decay; YouTube-VOS: G, J-seen, F-seen, J-unseen, F-unseen; plus fps from
+F-Recall, F-Decay; YouTube-VOS: G, J-seen, F-seen, J-unseen, F-unseen; the 95% bootstrap interval of J&F-Mean
+or G as ``<figure>-ci95-lo``/``-hi`` (``evaluate.bootstrap_samples`` > 0); plus fps from
 ``<predictions>/inference_summary.json`` when present) and, with ``--csv-dir``, the official CSVs and
 the per-object ``metrics.json`` there.
 """
@@ -22,6 +23,7 @@ from hodor.atomic import write_json
 from hodor.config import load_section
 from hodor.data.params import DataParams
 from hodor.errors import InputError
+from hodor.evaluate.bootstrap import interval_keys
 from hodor.evaluate.params import EvaluateParams
 from hodor.evaluate.pipeline import evaluate_dataset
 
@@ -59,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
             details_dir=args.csv_dir,
             workers=params.workers,
             progress=sys.stderr.isatty(),
+            bootstrap_samples=params.bootstrap_samples,
+            bootstrap_seed=params.bootstrap_seed,
         )
     except InputError as err:
         print(f"{name}: error: {err}", file=sys.stderr)
@@ -68,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     text = ", ".join(
         f"{k} {v:.4f}" if isinstance(v, float) else f"{k} n/a (no ground truth)" for k, v in shown.items()
     )
+    lo, hi = (metrics.get(k) for k in interval_keys("J&F-Mean" if "J&F-Mean" in metrics else "G"))
+    if lo is not None and hi is not None:
+        text += f" (95% interval {lo:.4f}-{hi:.4f}, {params.bootstrap_samples} sequence resamples)"
     print(f"{name}: {text} -> {args.output}")
     return 0
 

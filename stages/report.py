@@ -4,8 +4,9 @@
         --out metrics/report.md --plots plots [--paper paper_results.yaml] [--ablation ablation.csv]
 
 Reads the top-level ``temporal_window`` (shown in the report), ``data.source`` (the paper's figures are
-shown, with their sources, on real data only: on synthetic data they are not comparable) and
-``convert.youtube_vos_val_frames`` (which frames the temporal window counted). Inputs that do not exist
+shown, with their sources, on real data only: on synthetic data they are not comparable),
+``convert.youtube_vos_val_frames`` (which frames the temporal window counted) and
+``evaluate.bootstrap_samples`` / ``evaluate.bootstrap_seed`` (the paired differences between runs). Inputs that do not exist
 yet (a regime not trained, no dvclive logs, no ablation table) become notes in the report.
 """
 
@@ -18,6 +19,17 @@ from pathlib import Path
 from hodor.config import read_yaml
 from hodor.errors import InputError
 from hodor.evaluate.report import ReportInputs, build_report
+
+
+def bootstrap_settings(params: dict) -> dict[str, int]:
+    """``evaluate.bootstrap_samples`` / ``bootstrap_seed`` (the evaluate stages' draws); absent: none."""
+    section = params.get("evaluate") or {}
+    samples, seed = section.get("bootstrap_samples", 0), section.get("bootstrap_seed", 0)
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (samples, seed)):
+        raise InputError(
+            f"evaluate.bootstrap_samples / bootstrap_seed must be integers, got {samples!r} / {seed!r}"
+        )
+    return {"bootstrap_samples": samples, "bootstrap_seed": seed}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             temporal_window=window if isinstance(window, int) else None,
             data_source=source if source in ("real", "synthetic") else None,
             youtube_vos_frames=(params.get("convert") or {}).get("youtube_vos_val_frames"),
+            **bootstrap_settings(params),
         )
         out = build_report(inputs, args.out, args.plots)
     except InputError as err:

@@ -136,22 +136,29 @@ def test_evaluate_stage_davis_and_youtube_vos(tmp_path, repo_root, capsys) -> No
         "data:\n  source: synthetic\n  synthetic: {seed: 0, scale: tiny}\n  coco_root: unused\n"
         f"  davis_root: {raw / 'DAVIS'}\n  youtube_vos_root: {raw / 'youtube_vos'}\n"
     )
-    params.write_text("evaluate:\n  workers: 1\n  youtube_vos_gt: valid_gt/Annotations\n" + roots)
+    params.write_text(
+        "evaluate:\n  workers: 1\n  youtube_vos_gt: valid_gt/Annotations\n  bootstrap_samples: 200\n"
+        "  bootstrap_seed: 0\n" + roots
+    )
     out = tmp_path / "metrics" / "video_dense_davis_val.json"
     argv = ["--params", str(params), "--regime", "video_dense", "--dataset", "davis_val"]
     argv += ["--predictions", str(raw / "results"), "--csv-dir", str(tmp_path / "csv")]
     assert stage.main([*argv, "--output", str(out)]) == 0
     metrics = json.loads(out.read_text())
     assert list(metrics)[:7] == ["J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay"]
-    assert list(metrics)[7:] == ["fps"]
+    assert list(metrics)[7:] == ["J&F-Mean-ci95-lo", "J&F-Mean-ci95-hi", "fps"]
+    assert metrics["J&F-Mean-ci95-lo"] <= metrics["J&F-Mean"] <= metrics["J&F-Mean-ci95-hi"]
     assert metrics["fps"] == 12.5 and (tmp_path / "csv" / "per-sequence_results-val.csv").is_file()
     assert "evaluate@video_dense-davis_val: J&F-Mean" in capsys.readouterr().out
     out = tmp_path / "metrics" / "video_dense_youtube_vos_2019_val.json"
     argv = ["--params", str(params), "--regime", "video_dense", "--dataset", "youtube_vos_2019_val"]
     assert stage.main([*argv, "--predictions", str(raw / "youtube_vos" / "pred"), "--output", str(out)]) == 0
     metrics = json.loads(out.read_text())
-    assert list(metrics) == ["G", "J-seen", "F-seen", "J-unseen", "F-unseen"] and not math.isnan(metrics["G"])
-    params.write_text("evaluate:\n  workers: 0\n  youtube_vos_gt: valid_gt/Annotations\n")
+    assert list(metrics) == ["G", "J-seen", "F-seen", "J-unseen", "F-unseen", "G-ci95-lo", "G-ci95-hi"]
+    assert metrics["G-ci95-lo"] <= metrics["G"] <= metrics["G-ci95-hi"] and not math.isnan(metrics["G"])
+    params.write_text(
+        "evaluate:\n  workers: 0\n  youtube_vos_gt: valid_gt/Annotations\n  bootstrap_samples: 0\n  bootstrap_seed: 0\n"
+    )
     assert stage.main([*argv, "--predictions", str(raw / "youtube_vos" / "pred"), "--output", str(out)]) == 2
     assert "workers must be >= 1" in capsys.readouterr().err
 
@@ -164,7 +171,9 @@ def test_stage_without_ground_truth_writes_nulls(tmp_path, repo_root, capsys) ->
     (root / "valid_gt").rename(tmp_path / "hidden")  # the real val set: only first-frame masks released
     (tmp_path / "hidden" / "Annotations").rename(root / "valid" / "Annotations")
     params = tmp_path / "params.yaml"
-    params.write_text("evaluate:\n  workers: 1\n  youtube_vos_gt: valid_gt/Annotations\n")
+    params.write_text(
+        "evaluate:\n  workers: 1\n  youtube_vos_gt: valid_gt/Annotations\n  bootstrap_samples: 100\n  bootstrap_seed: 0\n"
+    )
     out = tmp_path / "m.json"
     argv = [
         "--params",
@@ -181,7 +190,9 @@ def test_stage_without_ground_truth_writes_nulls(tmp_path, repo_root, capsys) ->
     err = capsys.readouterr().err
     assert "valid_gt/Annotations: ground truth folder not found" in err
     assert "set evaluate.youtube_vos_gt: valid/Annotations" in err and not out.exists()
-    params.write_text("evaluate:\n  workers: 1\n  youtube_vos_gt: valid/Annotations\n")
+    params.write_text(
+        "evaluate:\n  workers: 1\n  youtube_vos_gt: valid/Annotations\n  bootstrap_samples: 100\n  bootstrap_seed: 0\n"
+    )
     assert stage.main([*argv, "--predictions", str(root / "pred"), "--output", str(out)]) == 0
     assert json.loads(out.read_text()) == {
         "G": None,

@@ -1,8 +1,10 @@
 """The whole DVC pipeline, end to end, in a temporary clone, on a tiny profile.
 
-What a user relies on: `dvc repro` builds everything; a second `dvc repro` does nothing;
-`dvc exp run -S temporal_window=N` reruns only inference, scoring and the report; `dvc metrics diff`
-shows the change; `dvc push` to a remote and `dvc pull` in another clone restore every output so that
+What a user relies on: `dvc repro` builds everything, baselines and 95% intervals included; a second
+`dvc repro` does nothing; `dvc exp run -S temporal_window=N` runs (or restores from DVC's run cache) every
+stage that reads `temporal_window` and what depends on them, and nothing upstream of inference (both sets
+derived from the params and paths DVC recorded for dvc.yaml's stages); `dvc metrics diff` lists the changed
+J&F; `dvc push` to a remote and `dvc pull` in another clone restore every output so that
 nothing reruns there; a bad params value stops the first stage that reads it, with a clear message, and
 leaves what was produced before intact.
 """
@@ -41,6 +43,13 @@ TINY_OVERRIDES: dict[str, object] = {
         )
     },
 }
+
+# J&F (0-1) by which the static-image model must beat copying the first-frame mask on this profile's DAVIS
+# val, set conservatively below a measured gap. None: this profile cannot show it. Measured on the tiny
+# profile above (2 training steps, 2 DAVIS val sequences of 5-7 frames): static images J&F 0.071 [95%:
+# 0.012, 0.100] vs copy 0.646 [0.560, 0.816]; the model has not learned yet. A test profile that trains
+# enough sets the margin here.
+COPY_MARGIN: float | None = None
 
 
 def _env() -> dict[str, str]:
@@ -100,14 +109,111 @@ def _stages_run(output: str) -> set[str]:
     return set(re.findall(r"Running stage '([^']+)'", output))
 
 
+# --- what `dvc exp run -S temporal_window=N` must (re)run, and what its metrics diff must show ---------
+
+
+def _stages_restored(output: str) -> set[str]:
+    """Stages DVC took from its run cache instead of running them (same command, deps and params)."""
+    return set(re.findall(r"Stage '([^']+)' is cached - skipping run", output))
+
+
+def _locked_stages(work: Path) -> dict[str, dict]:
+    """dvc.lock's stages: every stage of dvc.yaml expanded (foreach/matrix), with the params keys it
+    declares and the paths of its deps and outs, as DVC resolved them."""
+    return yaml.safe_load((work / "dvc.lock").read_text())["stages"]
+
+
+def _stages_reading(stages: dict[str, dict], key: str) -> set[str]:
+    return {name for name, st in stages.items() if key in (st.get("params") or {}).get("params.yaml", {})}
+
+
+def _producers(stages: dict[str, dict]) -> dict[str, set[str]]:
+    """Stage -> the stages one of whose outputs it depends on (same path, or one path inside the other)."""
+
+    def feeds(out: str, dep: str) -> bool:
+        return dep == out or dep.startswith(out + "/") or out.startswith(dep + "/")
+
+    outs = {name: [o["path"] for o in st.get("outs", [])] for name, st in stages.items()}
+    return {
+        name: {
+            other
+            for other, paths in outs.items()
+            if other != name and any(feeds(o, d["path"]) for o in paths for d in st.get("deps", []))
+        }
+        for name, st in stages.items()
+    }
+
+
+def _closure(start: set[str], edges: dict[str, set[str]]) -> set[str]:
+    seen, todo = set(), list(start)
+    while todo:
+        for nxt in edges.get(todo.pop(), set()) - seen:
+            seen.add(nxt)
+            todo.append(nxt)
+    return seen
+
+
+def _check_experiment_reruns(stages: dict[str, dict], key: str, output: str) -> None:
+    """Every stage reading ``key`` ran or was restored; the stages that ran are those and what lies
+    downstream of them; none upstream of the first of them (inference) ran."""
+    reading = _stages_reading(stages, key)
+    assert reading, f"no stage of dvc.lock declares the param {key}"
+    up = _producers(stages)
+    down: dict[str, set[str]] = {}
+    for name, producers in up.items():
+        for producer in producers:
+            down.setdefault(producer, set()).add(name)
+    first = {s for s in reading if not _closure({s}, up) & reading}  # the inference stages
+    ran, restored = _stages_run(output), _stages_restored(output)
+    assert reading <= ran | restored, (
+        f"stages reading {key} neither ran nor were restored: {reading - ran - restored}"
+    )
+    assert not (ran | restored) & _closure(first, up), (
+        f"upstream of {sorted(first)} ran: {(ran | restored) & _closure(first, up)}"
+    )
+    assert ran <= first | _closure(first, down), (
+        f"stages outside {key}'s reach ran: {ran - first - _closure(first, down)}"
+    )
+
+
+def _check_metrics_diff_lists_changed_jf(work: Path) -> dict[str, dict]:
+    """`dvc metrics diff` (workspace vs HEAD) lists a J&F-Mean whose value changed; returns those rows."""
+    diff = json.loads(_run(["dvc", "metrics", "diff", "--json"], work).stdout or "{}")
+    changed = {
+        path: rows["J&F-Mean"] for path, rows in diff.items() if (rows.get("J&F-Mean") or {}).get("diff")
+    }
+    assert changed, f"dvc metrics diff lists no changed J&F-Mean: {diff}"
+    return changed
+
+
+# --- baselines and intervals of a full run --------------------------------------------------------------
+
+
+def _check_results(work: Path, copy_margin: float | None) -> None:
+    """Every run (baselines included) scored with its 95% interval around the point value; the report
+    pairs them; copying the first-frame mask beats the untrained model; the static-image model beats
+    copying by ``copy_margin`` J&F (when the profile sets one)."""
+    for regime in ("untrained", "copy_first_frame", "static_image", "video_sparse", "video_dense"):
+        for dataset, figure in (("davis_val", "J&F-Mean"), ("youtube_vos_2019_val", "G")):
+            scores = json.loads((work / f"metrics/{regime}_{dataset}.json").read_text())
+            lo, value, hi = scores[f"{figure}-ci95-lo"], scores[figure], scores[f"{figure}-ci95-hi"]
+            assert 0.0 <= lo <= value <= hi <= 1.0, (regime, dataset, scores)
+    jf = {
+        r: json.loads((work / f"metrics/{r}_davis_val.json").read_text())["J&F-Mean"]
+        for r in ("untrained", "copy_first_frame", "static_image")
+    }
+    report = (work / "metrics/report.md").read_text()
+    assert "| Static images (COCO) − Copy the first-frame mask |" in report, report
+    # The copy baseline's masks reach the scoring (tiny profile: copy 0.646 vs untrained 0.052 J&F).
+    assert jf["copy_first_frame"] > jf["untrained"] + 0.2, jf
+    if copy_margin is not None:
+        assert jf["static_image"] >= jf["copy_first_frame"] + copy_margin, jf
+
+
 def test_repro_experiment_push_pull(tmp_path: Path) -> None:
     work = _make_clone(tmp_path / "work")
     _run(["dvc", "repro"], work)
-    for regime in ("static_image", "video_sparse", "video_dense"):
-        davis = json.loads((work / f"metrics/{regime}_davis_val.json").read_text())
-        assert 0.0 <= davis["J&F-Mean"] <= 1.0
-        ytvos = json.loads((work / f"metrics/{regime}_youtube_vos_2019_val.json").read_text())
-        assert 0.0 <= ytvos["G"] <= 1.0
+    _check_results(work, COPY_MARGIN)
     assert "J&F" in (work / "metrics/report.md").read_text()
     assert any((work / "plots").glob("*.png"))
 
@@ -117,12 +223,10 @@ def test_repro_experiment_push_pull(tmp_path: Path) -> None:
     _run(["git", "add", "-A"], work)
     _run(["git", "commit", "-qm", "baseline results"], work)
     window = yaml.safe_load((work / "params.yaml").read_text())["temporal_window"]
+    stages = _locked_stages(work)
     exp = _run(["dvc", "exp", "run", "-S", f"temporal_window={window + 4}"], work)
-    rerun = _stages_run(exp.stdout)
-    assert rerun, exp.stdout
-    assert {name.split("@")[0] for name in rerun} <= {"infer", "evaluate", "report"}, rerun
-    diff = _run(["dvc", "metrics", "diff", "--json"], work)
-    assert "J&F-Mean" in diff.stdout or diff.stdout.strip() in ("{}", ""), diff.stdout
+    _check_experiment_reruns(stages, "temporal_window", exp.stdout)
+    _check_metrics_diff_lists_changed_jf(work)
 
     _run(["git", "checkout", "-q", "."], work)  # back to the committed baseline params
     _run(["dvc", "checkout", "-q"], work)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 
+import numpy as np
 import pytest
 
 from hodor.atomic import write_json
@@ -64,7 +65,8 @@ def test_report_tables_plots_and_notes(tmp_path, metrics) -> None:
     assert "| Video, dense | 75.0 (—) | 75.0 (—) | 75.0 (—) | — (—) |" in text
     assert "| Video, dense | 50.0 (—) | 60.0 (—) | 70.0 (—) | 30.0 (—) | 40.0 (—) | — (—) |" in text
     assert "| Static images (COCO) | — (—) | — (—)" in text and "no ground truth for static_image" in text
-    assert "no metrics file for video_sparse" in text
+    assert "no metrics file for untrained, copy_first_frame, video_sparse" in text
+    assert "no paired differences (evaluate.bootstrap_samples is 0" in text
     assert "Temporal window of this run: 3 (paper: 7)" in text
     assert "Temporal-window ablation: skipped" in text
     assert "Training curves of video_dense: no dvclive metrics" in text
@@ -147,3 +149,56 @@ def test_paper_column_real_data_with_source_synthetic_not_comparable(tmp_path, m
     )
     assert "77.5" not in synthetic and "paper's figures are not comparable" in synthetic
     assert "| Static images (COCO) | 61.2 (—) | 50.0 (—) | 50.0 (—) |" in synthetic
+
+
+def _runs_with_details(m, gain: float) -> None:
+    """Three DAVIS runs over the same 6 sequences (one or two objects each): copy, static, and static
+    + ``gain`` on every object; YouTube-VOS details for two runs (seen and unseen videos)."""
+    rng = np.random.default_rng(3)
+    base = {f"seq{i}_{k}": float(rng.uniform(0.2, 0.8)) for i in range(6) for k in range(1, 2 + i % 2)}
+    for regime, shift in (("copy_first_frame", -0.2), ("static_image", 0.0), ("video_sparse", gain)):
+        per_object = {n: {"J-Mean": v + shift, "F-Mean": v + shift} for n, v in base.items()}
+        objects = list(per_object.values())
+        jf = sum(o["J-Mean"] for o in objects) / len(objects)
+        flat = {**dict.fromkeys(DAVIS_KEYS, jf), "J&F-Mean-ci95-lo": jf - 0.05, "J&F-Mean-ci95-hi": jf + 0.04}
+        write_json(m / f"{regime}_davis_val.json", flat)
+        write_json(m / f"{regime}_davis_val" / "metrics.json", {"per_object": per_object})
+    for regime, shift in (("static_image", 0.0), ("video_sparse", -0.1)):
+        per_object = {
+            f"vid{i}_1": {"seen": i % 2 == 0, "J-Mean": 0.5 + shift, "F-Mean": 0.3 + i / 20 + shift}
+            for i in range(6)
+        }
+        write_json(m / f"{regime}_youtube_vos_2019_val" / "metrics.json", {"per_object": per_object})
+
+
+def test_report_intervals_and_paired_differences(tmp_path) -> None:
+    """Intervals from the metrics files beside J&F; a paired difference for every pair of runs with
+    per-object details, later minus earlier; a constant gain is certain (P = 1), a constant loss never."""
+    m = tmp_path / "metrics"
+    _runs_with_details(m, gain=0.03)
+    inputs = ReportInputs(m, bootstrap_samples=500, bootstrap_seed=1)
+    text = build_report(inputs, tmp_path / "r.md", tmp_path / "plots").read_text()
+    static = json.loads((m / "static_image_davis_val.json").read_text())["J&F-Mean"]
+    lo, hi = 100 * (static - 0.05), 100 * (static + 0.04)
+    assert f"| Static images (COCO) | {100 * static:.1f} [{lo:.1f}, {hi:.1f}] (—) |" in text
+    assert "| Video, sparse − Static images (COCO) | +3.0 | [+3.0, +3.0] | 1.000 |" in text
+    assert "| Static images (COCO) − Copy the first-frame mask | +20.0 | [+20.0, +20.0] | 1.000 |" in text
+    assert "| Video, sparse − Copy the first-frame mask | +23.0 |" in text
+    assert "over the same 500 resamples of the 6 sequences (seed 1)" in text
+    assert "resamples of the videos (3 with seen objects, 3 with unseen objects) (seed 1)" in text
+    assert (
+        "| Video, sparse − Static images (COCO) | -10.0 | [-10.0, -10.0] | 0.000 |" in text
+    )  # YouTube-VOS G
+    assert text.count("| Comparison | Difference | 95% interval | P(> 0) |") == 2
+    assert "Training curves of copy_first_frame" not in text  # baselines are never trained
+
+
+def test_report_pairing_refuses_runs_on_different_sequences(tmp_path) -> None:
+    m = tmp_path / "metrics"
+    _runs_with_details(m, gain=0.0)
+    details = m / "video_sparse_davis_val" / "metrics.json"
+    per_object = json.loads(details.read_text())["per_object"]
+    per_object["extra_1"] = {"J-Mean": 0.1, "F-Mean": 0.1}
+    write_json(details, {"per_object": per_object})
+    with pytest.raises(InputError, match="extra"):
+        build_report(ReportInputs(m, bootstrap_samples=50), tmp_path / "r.md", tmp_path / "plots")

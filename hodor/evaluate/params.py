@@ -13,6 +13,8 @@ YOUTUBE_VOS_GT = ("valid_gt/Annotations", "valid/Annotations")
 @dataclass(frozen=True)
 class EvaluateParams:
     """``workers``: processes scoring videos in parallel (1 = in the stage's own process).
+    ``bootstrap_samples``: replicates of the 95% intervals (sequences resampled; 0 = no intervals);
+    ``bootstrap_seed``: their seed, so that the intervals are as reproducible as the point values.
 
     ``youtube_vos_gt``: where the YouTube-VOS validation ground truth is, below ``data.youtube_vos_root``.
     ``valid_gt/Annotations`` (full masks, as the synthetic data holds them: scored locally) or
@@ -26,7 +28,13 @@ class EvaluateParams:
 
     workers: int
     youtube_vos_gt: Literal["valid_gt/Annotations", "valid/Annotations"]
+    bootstrap_samples: int
+    bootstrap_seed: int
 
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
+        if self.bootstrap_samples < 0:
+            raise ValueError(
+                f"bootstrap_samples must be >= 0 (0 = no intervals), got {self.bootstrap_samples}"
+            )

@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 
 from hodor.errors import InputError
+from hodor.evaluate.bootstrap import headline_interval
 from hodor.evaluate.davis import evaluate_davis
 from hodor.evaluate.outputs import write_davis_outputs, write_youtube_vos_outputs
 from hodor.evaluate.youtube_vos import (
@@ -74,13 +75,18 @@ def evaluate_dataset(
     details_dir: Path | None = None,
     workers: int = 2,
     progress: bool = False,
+    bootstrap_samples: int = 0,
+    bootstrap_seed: int = 0,
 ) -> dict[str, float | None]:
     """Score one inference output; returns the flat metrics (plus ``fps`` when known).
 
     DAVIS: the 7 official global figures. YouTube-VOS: ``G, J-seen, F-seen, J-unseen, F-unseen``, all
     None when the split has no full ground truth (the real val set: submit the zip to the server);
     ``youtube_vos_gt``: see :func:`youtube_vos_truth`.
+    With ``bootstrap_samples`` > 0, the 95% interval of the headline figure follows
+    (``J&F-Mean-ci95-lo``/``-hi`` or ``G-ci95-lo``/``-hi``; :mod:`hodor.evaluate.bootstrap`).
     """
+    boot = {"samples": bootstrap_samples, "seed": bootstrap_seed}
     if dataset not in DATASETS:
         raise InputError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
     benchmark, split = DATASETS[dataset]
@@ -90,10 +96,12 @@ def evaluate_dataset(
         if details_dir is not None:
             write_davis_outputs(result, details_dir)
         metrics: dict[str, float | None] = dict(result.global_metrics)
+        if bootstrap_samples:
+            metrics.update(headline_interval("davis", result.to_json()["per_object"], **boot))
     else:
         gt = youtube_vos_truth(Path(youtube_vos_root), split, youtube_vos_gt)
         if gt is None:
-            metrics = {k: None for k in ("G", *GROUP_KEYS)}
+            metrics = {k: None for k in ("G", *GROUP_KEYS)}  # no interval keys: nothing to bound
         else:
             yt = evaluate_youtube_vos(
                 gt,
@@ -107,5 +115,7 @@ def evaluate_dataset(
             if details_dir is not None:
                 write_youtube_vos_outputs(yt, details_dir)
             metrics = {k: None if math.isnan(v) else v for k, v in yt.metrics.items()}
+            if bootstrap_samples:
+                metrics.update(headline_interval("youtube_vos", yt.to_json()["per_object"], **boot))
     metrics.update(inference_speed(predictions))
     return metrics

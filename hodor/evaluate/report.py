@@ -6,6 +6,11 @@ Inputs (all optional except the directory of metrics; what is missing becomes a 
 ``<live>/<regime>/plots/metrics/**/*.tsv`` (dvclive training curves) and a temporal-window ablation table
 (CSV or JSON rows with a ``temporal_window`` column and one or more ``J&F`` columns, e.g. the output of
 ``dvc exp show --csv``).
+
+Every J&F / G carries its 95% bootstrap interval (from the evaluate stage's ``<figure>-ci95-lo/hi`` keys), and
+each pair of runs on a dataset gets a paired bootstrap of its difference from the per-object details
+(:mod:`hodor.evaluate.bootstrap`): the baselines (untrained model, copied first-frame mask) are rows like
+the trained regimes.
 """
 
 from __future__ import annotations
@@ -22,8 +27,18 @@ from hodor.atomic import atomic_directory, write_text
 from hodor.config import read_yaml
 from hodor.errors import InputError
 from hodor.evaluate import plots
+from hodor.evaluate.bootstrap import (
+    ALL,
+    HEADLINE,
+    Difference,
+    benchmark_objects,
+    interval_keys,
+    paired_difference,
+)
 
 REGIMES = {
+    "untrained": "Untrained model (same architecture)",
+    "copy_first_frame": "Copy the first-frame mask",
     "static_image": "Static images (COCO)",
     "video_sparse": "Video, sparse",
     "video_dense": "Video, dense",
@@ -37,6 +52,8 @@ TABLES = {
     ),
 }
 PAPER_TEMPORAL_WINDOW = 7
+BASELINES = ("untrained", "copy_first_frame")  # scored like the regimes, but never trained
+BENCHMARK = {"davis_val": "davis", "youtube_vos_2019_val": "youtube_vos"}
 
 
 @dataclass(frozen=True)
@@ -144,8 +161,17 @@ def _number(value) -> float:
         return math.nan
 
 
-def _pct(value: float | None) -> str:
+def percent(value: float | None) -> str:
+    """A 0-1 score in percent with one decimal; — when missing."""
     return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.1f}"
+
+
+def interval_text(flat: dict, figure: str) -> str:
+    """`` [lo, hi]`` in percent from a flat metrics dict's ``<figure>-ci95-lo/hi``; empty when absent."""
+    lo, hi = (flat.get(k) for k in interval_keys(figure))
+    if not isinstance(lo, (int, float)) or not isinstance(hi, (int, float)):
+        return ""
+    return f" [{100 * lo:.1f}, {100 * hi:.1f}]"
 
 
 def _paper_cell(number: PaperNumber | None) -> str:
@@ -188,7 +214,10 @@ def results_table(dataset: str, metrics: dict[tuple[str, str], dict], paper: dic
         ours = metrics.get((regime, dataset), {})
         published = paper.get(dataset, {}).get(regime, {})
         cells = [REGIMES.get(regime, regime)]
-        cells += [f"{_pct(ours.get(key))} ({_cell(published.get(pkey))})" for _, pkey, key in columns]
+        cells += [
+            f"{percent(ours.get(key))}{interval_text(ours, key)} ({_cell(published.get(pkey))})"
+            for _, pkey, key in columns
+        ]
         cells.append(f"{_fps(ours.get('fps'))} ({_cell(published.get('fps'))})")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -204,6 +233,8 @@ class ReportInputs:
     notes: list[str] = field(default_factory=list)
     data_source: str | None = None  # params data.source: "real" shows the paper column, "synthetic" not
     youtube_vos_frames: str | None = None  # params convert.youtube_vos_val_frames: valid | valid_all_frames
+    bootstrap_samples: int = 0  # params evaluate.bootstrap_samples: 0 = no paired differences
+    bootstrap_seed: int = 0  # params evaluate.bootstrap_seed (the evaluate stage's, so draws are shared)
 
 
 def _image(md_dir: Path, png: Path, alt: str) -> str:
@@ -224,7 +255,9 @@ def build_report(inputs: ReportInputs, out_md: Path, plots_dir: Path) -> Path:
     lines = ["# HODOR: our results beside the paper's", ""]
     lines.append(
         "Each cell is **ours (paper)** in percent; † marks a published number not yet verified against the "
-        "paper PDF, — a number that is missing. Paper numbers: `paper_results.yaml` (with sources)."
+        "paper PDF, — a number that is missing. Paper numbers: `paper_results.yaml` (with sources). "
+        "[lo, hi] after J&F and G: the 95% bootstrap interval over sequences (all objects of a sequence drawn "
+        "together; YouTube-VOS seen and unseen videos drawn separately)."
     )
     if inputs.data_source == "synthetic":
         lines.append(
@@ -243,6 +276,7 @@ def build_report(inputs: ReportInputs, out_md: Path, plots_dir: Path) -> Path:
         for i, source in enumerate(sources, start=1):
             if any(f"[{i}]" in c for c in cited):
                 lines.append(f"\n[{i}] Paper figure from {source}.")
+        lines += _differences_section(dataset, inputs, regimes, notes)
         missing = [r for r in regimes if (r, dataset) not in metrics]
         if missing:
             notes.append(
@@ -287,7 +321,7 @@ def _ablation_table(windows: list[float], series: dict[str, list[float]]) -> str
     header = ["temporal window"] + list(series)
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for i, w in enumerate(windows):
-        lines.append("| " + " | ".join([f"{w:g}"] + [_pct(v[i]) for v in series.values()]) + " |")
+        lines.append("| " + " | ".join([f"{w:g}"] + [percent(v[i]) for v in series.values()]) + " |")
     return "\n".join(lines)
 
 
@@ -304,7 +338,7 @@ def _plots(inputs: ReportInputs, regimes: list[str], out: Path, notes: list[str]
         name = f"training_{regime}.png"
         if tsv_dir is not None and plots.training_curves(tsv_dir, f"Training curves: {regime}", out / name):
             figures.append((f"Training curves: {REGIMES.get(regime, regime)}", name))
-        elif regime in REGIMES:
+        elif regime in REGIMES and regime not in BASELINES:
             notes.append(f"Training curves of {regime}: no dvclive metrics under {tsv_dir}.")
     if inputs.ablation_path is not None and inputs.ablation_path.is_file():
         windows, series = read_ablation(inputs.ablation_path)
@@ -317,3 +351,77 @@ def _plots(inputs: ReportInputs, regimes: list[str], out: Path, notes: list[str]
             "`dvc exp show --csv > ablation.csv` and pass `--ablation ablation.csv` to stages/report.py."
         )
     return figures
+
+
+def _details(metrics_dir: Path, regime: str, dataset: str) -> dict | None:
+    """The per-object scores of one run (``<metrics>/<regime>_<dataset>/metrics.json``), if written."""
+    path = metrics_dir / f"{regime}_{dataset}" / "metrics.json"
+    if not path.is_file():
+        return None
+    try:
+        per_object = json.loads(path.read_text()).get("per_object")
+    except json.JSONDecodeError as err:
+        raise InputError(f"{path}: not valid JSON ({err})") from None
+    return per_object if isinstance(per_object, dict) and per_object else None
+
+
+def _differences_section(
+    dataset: str, inputs: ReportInputs, regimes: list[str], notes: list[str]
+) -> list[str]:
+    """Markdown lines: the paired bootstrap of every later regime minus every earlier one."""
+    title = TABLES[dataset][0]
+    if inputs.bootstrap_samples < 1:
+        notes.append(f"{title}: no paired differences (evaluate.bootstrap_samples is 0 or not given).")
+        return []
+    benchmark = BENCHMARK[dataset]
+    runs = {}
+    for regime in regimes:
+        per_object = _details(inputs.metrics_dir, regime, dataset)
+        if per_object is not None:
+            runs[regime] = benchmark_objects(benchmark, per_object)
+    figure, _, strata = HEADLINE[benchmark]
+    rows, names = [], list(runs)
+    for i, earlier in enumerate(names):
+        for later in names[i + 1 :]:
+            diff = paired_difference(
+                runs[later], runs[earlier], samples=inputs.bootstrap_samples, seed=inputs.bootstrap_seed,
+                strata=strata,
+            )  # fmt: skip
+            if diff is not None:
+                rows.append(_difference_row(later, earlier, diff))
+    if not rows:
+        notes.append(f"{title}: no paired differences (fewer than two runs with per-object scores).")
+        return []
+    return [
+        "",
+        f"Paired differences in {figure} (percentage points), each over the same "
+        f"{inputs.bootstrap_samples} resamples of {_units_text(next(iter(runs.values())))} "
+        f"(seed {inputs.bootstrap_seed}); "
+        "P(> 0): the share of resamples in which the first run scores higher.",
+        "",
+        "| Comparison | Difference | 95% interval | P(> 0) |",
+        "|---|---|---|---|",
+        *rows,
+    ]
+
+
+def _units_text(objects: list) -> str:
+    """How many sequences a resample draws from, per stratum: few sequences, few distinct resamples."""
+    strata: dict[str, set[str]] = {}
+    for obj in objects:
+        strata.setdefault(obj.stratum, set()).add(obj.unit)
+    if set(strata) <= {ALL}:
+        return f"the {len(strata.get(ALL, ()))} sequences"
+    return (
+        "the videos ("
+        + ", ".join(f"{len(units)} with {name} objects" for name, units in sorted(strata.items()))
+        + ")"
+    )
+
+
+def _difference_row(a: str, b: str, diff: Difference) -> str:
+    name = f"{REGIMES.get(a, a)} − {REGIMES.get(b, b)}"
+    return (
+        f"| {name} | {100 * diff.value:+.1f} | [{100 * diff.lo:+.1f}, {100 * diff.hi:+.1f}] "
+        f"| {diff.p_positive:.3f} |"
+    )

@@ -14,17 +14,9 @@ from hodor.data.standard_json import load_video_dataset
 from hodor.errors import InputError
 from hodor.infer.dataset import InferSummary, file_provenance, infer_dataset
 from hodor.infer.params import InferParams
+from hodor.infer.writers import dataset_kind
 from hodor.model import ModelParams, build_model
 from hodor.model.checkpoint import is_official_state, load_checkpoint_file, load_model_weights
-
-
-def dataset_kind(dataset_name: str) -> str:
-    """``davis_*`` -> "davis", ``youtube_vos_*`` -> "youtube_vos" (the output layout)."""
-    if dataset_name.startswith("davis"):
-        return "davis"
-    if dataset_name.startswith("youtube_vos"):
-        return "youtube_vos"
-    raise InputError(f"dataset {dataset_name!r}: expected a davis_* or youtube_vos_* dataset name")
 
 
 def _checkpoint_model_params(data: dict[str, Any], path: Path) -> ModelParams | None:

@@ -29,6 +29,15 @@ DATASET_KINDS: tuple[str, ...] = ("davis", "youtube_vos")
 DONE_DIR = ".hodor_done"
 
 
+def dataset_kind(dataset_name: str) -> str:
+    """``davis_*`` -> "davis", ``youtube_vos_*`` -> "youtube_vos" (the output layout)."""
+    if dataset_name.startswith("davis"):
+        return "davis"
+    if dataset_name.startswith("youtube_vos"):
+        return "youtube_vos"
+    raise InputError(f"dataset {dataset_name!r}: expected a davis_* or youtube_vos_* dataset name")
+
+
 def check_kind(kind: str) -> None:
     if kind not in DATASET_KINDS:
         raise InputError(f"dataset kind {kind!r} is unknown; valid: {', '.join(DATASET_KINDS)}")

@@ -13,10 +13,12 @@ one table:
   global batch 8, 2 samples per forward, 4 workers) for one rank of a 1-GPU run: seconds from process start
   to the first batch, and PSS of the rank and its 4 loader workers summed after 200 forward batches;
 * ``throughput``: samples/s of one loader process with the paper's augmentations and sizes; ``step``: one
-  paper-model training step's time per sample on this machine (``benchmarks/train_step.py``), beside it;
+  paper-model training step's time per sample on this machine (``benchmarks/train_step.py`` at the paper's
+  sample size), beside it: how many samples/s one step consumes, so how many workers keep it fed;
 * ``convert``: converting a COCO-sized raw annotation file (2 workers): seconds, CPU seconds and peak RSS
   of the process tree; and the half-sized file, for the growth ratio (2x data must cost <= 2.1x CPU);
-* ``dvc``: ``dvc repro`` then ``dvc status`` twice over a stage depending on 120,000 small files.
+* ``dvc``: ``dvc repro`` then ``dvc status`` twice over a stage depending on 120,000 small files, with the
+  files in three places (``DVC_LAYOUTS``), and a check that a changed file is still noticed.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 START = time.perf_counter()
 BATCHES = 200
+STEP_SIZE = "480x640"  # HxW of one paper training sample (max_image_area 300,000, padded to /32)
 PARTS = ("load", "data", "throughput", "step", "convert", "dvc")
 
 
@@ -131,8 +134,13 @@ def measure_data(work: Path) -> dict:
         fork_friendly, worker_init = None, None
     if fork_friendly is not None:
         fork_friendly().__enter__()
-    loader = DataLoader(data, batch_size=None, sampler=indices, num_workers=params.num_workers,
-                        worker_init_fn=worker_init)  # fmt: skip
+    try:  # the exact loader of hodor.train.run (absent before issue 16's fork fix)
+        from hodor.data.train_samples_loader import training_loader
+
+        loader = training_loader(data, indices, params.num_workers)
+    except ImportError:
+        loader = DataLoader(data, batch_size=None, sampler=indices, num_workers=params.num_workers,
+                            worker_init_fn=worker_init)  # fmt: skip
     stream = iter(loader)
     next(stream)
     first = time.perf_counter() - START
@@ -158,13 +166,15 @@ def measure_throughput(work: Path) -> dict:
 
 
 def measure_step(work: Path) -> dict:
-    """One paper-model training step on this machine (benchmarks/train_step.py, CPU fp32, 1 sample)."""
+    """One paper-model training step on this machine at the paper's sample size (benchmarks/train_step.py:
+    480x640, the padded size of a 300,000 px COCO sample; 3 frames, 4 objects; 1 sample per forward, CPU
+    fp32, 2 threads; one untimed warm-up step first)."""
     out = work / "train_step.json"
     subprocess.run([sys.executable, str(HERE / "train_step.py"), "--baseline", "none", "--steps", "1",
-                    "--device", "cpu", "--amp", "fp32", "--threads", "2", "--json", str(out)],
-                   capture_output=True, text=True, check=True)  # fmt: skip
+                    "--size", STEP_SIZE, "--batch", "1", "--objects", "4", "--device", "cpu", "--amp", "fp32",
+                    "--threads", "2", "--json", str(out)], capture_output=True, text=True, check=True)  # fmt: skip
     step_s = json.loads(out.read_text())["s_per_step"]["current fp32"]
-    return {"what": "paper train step", "train_step_s_per_sample": step_s}
+    return {"what": "paper train step", "train_step_s_per_sample": step_s, "load": os.getloadavg()[0]}
 
 
 def measure_convert(work: Path) -> dict:
@@ -179,25 +189,64 @@ def measure_convert(work: Path) -> dict:
             "seconds": time.perf_counter() - start, "images": summary.frames}  # fmt: skip
 
 
-def measure_dvc(work: Path) -> dict:
-    repo = work / "dvc"
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+# layout -> (repo folder under --work, the stage's dependency; "{raw}" is work/dvc/raw, the 120,000 files)
+DVC_LAYOUTS = {
+    "raw tree in the repo, not git-ignored": ("dvc", "raw"),
+    "raw tree under git-ignored data/ (the project's layout)": ("dvc_data", "data/raw"),
+    "raw tree outside the repo (absolute root)": ("dvc_ext", "{raw}"),
+}
 
-    def dvc(*args: str) -> float:
-        start = time.perf_counter()
-        subprocess.run(["dvc", *args], cwd=repo, env=env, check=True, capture_output=True)
-        return time.perf_counter() - start
 
+def dvc_repo(work: Path, folder: str, dep: str, env: dict[str, str]) -> Path:
+    """A git + DVC repo with one stage depending on the raw tree as ``dep`` (made once, reused)."""
+    repo, raw = work / folder, work / "dvc" / "raw"
     if not (repo / ".dvc").exists():
+        repo.mkdir(exist_ok=True)
         subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
         subprocess.run(["dvc", "init", "-q"], cwd=repo, env=env, check=True)
-        (repo / "dvc.yaml").write_text(
-            "stages:\n  convert:\n    cmd: ls raw | wc -l > count.txt\n    deps: [raw]\n    outs: [count.txt]\n"
-        )
-    files = len(os.listdir(repo / "raw"))
-    repro = dvc("repro", "-f")
-    first, second = dvc("status"), dvc("status")
-    return {"what": f"dvc over {files} files", "repro_s": repro, "status1_s": first, "status2_s": second}
+        if dep.startswith("data/"):  # hard links: the same files at another path (the state is per path)
+            (repo / "data").mkdir()
+            subprocess.run(["cp", "-al", str(raw), str(repo / dep)], check=True)
+            (repo / ".gitignore").write_text("/data/\n")
+    dep = dep.format(raw=raw)
+    (repo / "dvc.yaml").write_text(
+        f"stages:\n  convert:\n    cmd: ls {dep} | wc -l > count.txt\n    deps: [{dep}]\n    outs: [count.txt]\n"
+    )
+    return repo
+
+
+def measure_dvc(work: Path) -> dict:
+    """Per layout: ``dvc repro -f`` (hashes on the first run only), ``dvc status`` twice; then one file's
+    content is changed, ``dvc status`` must report the stage, and the file is restored."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+
+    cpu: dict[str, float] = {}
+
+    def dvc(repo: Path, *args: str, key: str = "") -> tuple[float, str]:
+        start, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
+        out = subprocess.run(["dvc", *args], cwd=repo, env=env, check=True, capture_output=True, text=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu[key] = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        return time.perf_counter() - start, out.stdout
+
+    rows = []
+    for layout, (folder, dep) in DVC_LAYOUTS.items():
+        repo = dvc_repo(work, folder, dep, env)
+        raw = repo / dep if not dep.startswith("{") else work / "dvc" / "raw"
+        load = os.getloadavg()[0]
+        repro = dvc(repo, "repro", "-f")[0]
+        first, second = dvc(repo, "status")[0], dvc(repo, "status", key="status2")[0]
+        victim = raw / sorted(os.listdir(raw))[len(os.listdir(raw)) // 2]
+        original = victim.read_bytes()
+        victim.write_bytes(original + b"changed")
+        try:
+            noticed = "changed deps" in dvc(repo, "status")[1]
+        finally:
+            victim.write_bytes(original)
+        rows.append({"layout": layout, "files": len(os.listdir(raw)), "repro_s": repro, "status1_s": first,
+                     "status2_s": second, "status2_cpu_s": cpu["status2"], "change_noticed": noticed,
+                     "load": load})  # fmt: skip
+    return {"what": "dvc status", "layouts": rows}
 
 
 MEASURES = {"load": measure_load, "data": measure_data, "throughput": measure_throughput, "step": measure_step,
@@ -239,9 +288,8 @@ def rows_for(part: str, work: Path) -> list[str]:
                 f"{r['samples_per_s_per_worker']:.2f} | |"]  # fmt: skip
     if part == "step":
         r = run_child("step", work, {})
-        return [
-            f"| paper model: one train step per sample (CPU, 2 threads) | {r['train_step_s_per_sample']:.1f} s | |"
-        ]
+        return [f"| paper model: one train step per sample ({STEP_SIZE}, 3 frames, CPU fp32, 2 threads) | "
+                f"{r['train_step_s_per_sample']:.1f} s | load {r['load']:.1f}; a GPU step is far faster |"]  # fmt: skip
     if part == "convert":
         rs = [run_child("convert", work, {"PAPER_SCALE_ANN": a})
               for a in ("instances_half.json", "instances_train2017.json")]  # fmt: skip
@@ -249,9 +297,13 @@ def rows_for(part: str, work: Path) -> list[str]:
         rows = [f"| {r['what']} | {r['seconds']:.0f} s, CPU {r['tree_cpu_s']:.0f} s | "
                 f"peak RSS (tree) {r['tree_peak_rss_gib']:.2f} GiB |" for r in rs]  # fmt: skip
         return rows + [f"| conversion growth: 2x data -> CPU time x | {ratio:.2f} | goal <= 2.1 |"]
-    r = run_child("dvc", work, {})
-    return [f"| {r['what']}: dvc repro -f | {r['repro_s']:.1f} s | |",
-            f"| {r['what']}: dvc status, 1st / 2nd call | {r['status1_s']:.1f} s / {r['status2_s']:.1f} s | |"]  # fmt: skip
+    rows = []
+    for r in run_child("dvc", work, {})["layouts"]:
+        rows += [f"| dvc over {r['files']} files, {r['layout']}: repro -f / status 1st / 2nd call | "
+                 f"{r['repro_s']:.1f} s / {r['status1_s']:.1f} s / {r['status2_s']:.1f} s "
+                 f"(2nd: CPU {r['status2_cpu_s']:.1f} s) | "
+                 f"a changed file is noticed: {r['change_noticed']}; load {r['load']:.1f} |"]  # fmt: skip
+    return rows
 
 
 def ensure_data(work: Path, scale: float) -> None:

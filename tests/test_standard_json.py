@@ -129,3 +129,24 @@ def test_bad_files_name_the_file_sequence_and_field(tmp_path: Path) -> None:
         load_image_dataset(write(tmp_path / "img.json", images), tmp_path)
     with pytest.raises(InputError, match="not a valid COCO RLE"):
         decode_rle("02140;", 4, 5)  # the doc example string is illustrative, not valid
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_json_reads_leave_the_garbage_collector_as_they_found_it(tmp_path: Path, enabled: bool) -> None:
+    """read_json pauses the collector while parsing (conversion at COCO scale), also when it fails."""
+    import gc
+
+    from hodor.data.standard_json import read_json
+
+    good, bad = write(tmp_path / "good.json", {"a": [1, {"b": 2}]}), tmp_path / "bad.json"
+    bad.write_text("{not json")
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        assert read_json(good) == {"a": [1, {"b": 2}]}
+        assert gc.isenabled() is enabled
+        with pytest.raises(InputError, match="bad.json"):
+            read_json(bad)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()

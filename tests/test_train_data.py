@@ -217,3 +217,32 @@ def test_autocast_training_runs_on_cpu(tmp_path: Path, amp: str) -> None:
     summary = train("static", model_params=toy_model_params(), params=params, seed=0, workspace=ws,
                     out_dir=tmp_path / "out", progress=False)  # fmt: skip
     assert summary.steps == 2 and np.isfinite(summary.last_loss)
+
+
+def test_loader_workers_deliver_the_in_process_batches(tmp_path: Path) -> None:
+    """Two forked workers give the batches the rank computes itself, even though this process has used
+    OpenCV's thread pool before the fork (its parked threads made every worker hang: issue 16)."""
+    import time
+
+    import cv2
+
+    from hodor.data.train_samples_loader import fork_friendly, training_loader
+
+    ws = make_toy_workspace(tmp_path, images=6, videos=1)
+    data = build_batches("static", ws, toy_train_params(iterations=3, batch_size=2), seed=0, world_size=1)
+    sampler = range(1, 6, 2)
+    expected = list(training_loader(data, sampler, num_workers=0))
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(2)
+    try:
+        cv2.resize(np.zeros((1500, 1500, 3), np.uint8), (2000, 2000))  # starts the pool's threads here
+        time.sleep(0.2)  # and lets them park on their condition variable, as between tests
+        with fork_friendly():  # timeout: a hang fails the test instead of stalling the suite
+            got = list(training_loader(data, sampler, num_workers=2, timeout=60))
+    finally:
+        cv2.setNumThreads(threads)
+    assert len(got) == len(expected) == 3
+    for batch, want in zip(got, expected, strict=True):
+        for key in ("images", "labels", "presence"):
+            assert torch.equal(batch[key], want[key]), key
+        assert batch["has_gt"] == want["has_gt"]

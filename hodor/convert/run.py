@@ -22,6 +22,7 @@ from typing import Any
 from hodor.atomic import write_json
 from hodor.convert import coco, davis, youtube_vos
 from hodor.convert.policy import DEFAULT_POLICY, ItemLog, Policy, report_path
+from hodor.data.standard_json import gc_paused
 from hodor.data.workspace import json_path, link_images
 from hodor.errors import InputError
 
@@ -87,12 +88,13 @@ def build(
     kind, split, _ = DATASETS[name]
     start = time.perf_counter()
     common = {"workers": workers, "progress": progress, "strict": policy.strict}
-    if kind == "coco":
-        doc, images, counts, log = coco.convert(source, **common, **options)
-    elif kind == "davis":
-        doc, images, counts, log = davis.convert(source, split, **common)
-    else:
-        doc, images, counts, log = youtube_vos.convert(source, split, **common, **options)
+    with gc_paused():  # the raw JSON, the tasks and the records: acyclic, and millions of objects
+        if kind == "coco":
+            doc, images, counts, log = coco.convert(source, **common, **options)
+        elif kind == "davis":
+            doc, images, counts, log = davis.convert(source, split, **common)
+        else:
+            doc, images, counts, log = youtube_vos.convert(source, split, **common, **options)
     summary = ConvertSummary(name, *counts, seconds=time.perf_counter() - start, log=log)
     return doc, images, summary
 

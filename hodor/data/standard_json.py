@@ -16,9 +16,11 @@ Every malformed field raises :class:`InputError` naming the file, the sequence/i
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,11 +70,30 @@ def encode_mask(mask: np.ndarray) -> dict[str, Any]:
     return {"box": box, "seg": rle["counts"].decode("ascii"), "area": int(mask_utils.area(rle))}
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a large acyclic structure (a parsed JSON) is built.
+
+    Parsing allocates millions of dicts and lists; they trigger collections that walk everything
+    allocated so far, and full collections over an ever larger heap. Measured converting COCO-sized
+    files (benchmarks/paper_scale.py): the collector took 13 of the parent's 32 CPU seconds at half
+    size and 27 of 65 at full size (13 -> 17 full collections); paused, 0.5 and 1.0 s. Parsed JSON holds
+    no reference cycles, so nothing is lost by collecting later; the previous state is restored on exit.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def read_json(path: Path) -> Any:
     """Read a JSON file with an InputError (naming the file) when it is missing or malformed."""
     path = Path(path)
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8") as f, gc_paused():
             return json.load(f)
     except FileNotFoundError:
         raise InputError(

@@ -12,13 +12,14 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import sys
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 
 from hodor.data import augment as aug
 from hodor.data.image_ops import normalize_bgr, pad_to_multiple, read_frame_bgr, resized_dims
@@ -70,12 +71,25 @@ def _libc() -> ctypes.CDLL | None:
 
 @contextlib.contextmanager
 def fork_friendly(enabled: bool = True) -> Iterator[None]:
-    """Wrap the iteration of a DataLoader with workers: before they fork, return freed heap (the parsed
-    JSON) to the OS and move every object to the GC's permanent generation, so that collections in the
-    workers do not write to (and so copy) the pages of the rank's objects. Undone on exit."""
+    """Wrap the iteration of a DataLoader with forked workers, so that forking is safe and cheap.
+
+    Safe: OpenCV's thread pool is shut down (1 thread) while the workers are forked. A parent that had
+    used it (any multi-threaded ``cv2`` call) holds pool threads parked on a condition variable; a forked
+    child inherits the variable with its waiters but not the threads, and its ``cv2.setNumThreads``
+    (:func:`worker_init`) then blocks forever in ``pthread_cond_destroy`` (py-spy, issue 16). The rank
+    does no OpenCV work while workers load. (torch's own pool is handled by the DataLoader's workers.)
+
+    Cheap: before the workers fork, freed heap (the parsed JSON) goes back to the OS and every object moves
+    to the GC's permanent generation, so that collections in the workers do not write to (and so copy)
+    the pages of the rank's objects. Both are undone on exit.
+    """
     if not enabled:
         yield
         return
+    import cv2
+
+    cv2_threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)  # joins the pool's threads here, in the parent, before any fork
     gc.collect()
     libc = _libc()
     if libc is not None:
@@ -85,6 +99,22 @@ def fork_friendly(enabled: bool = True) -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
+        cv2.setNumThreads(cv2_threads)
+
+
+def training_loader(
+    data: Dataset, sampler: Sequence[int], num_workers: int, timeout: float = 0.0
+) -> DataLoader:
+    """The rank's DataLoader over forward batches ``sampler``; iterate it inside :func:`fork_friendly`.
+
+    Workers are forked (``multiprocessing_context="fork"`` on Linux, whatever Python's default): they
+    share the rank's dataset pages instead of unpickling a copy each, which is what keeps memory flat
+    (README, paper profile). ``timeout``: seconds to wait for one batch before raising (0 = forever).
+    """
+    context = "fork" if num_workers > 0 and sys.platform.startswith("linux") else None
+    return DataLoader(data, batch_size=None, sampler=sampler, num_workers=num_workers,
+                      worker_init_fn=worker_init if num_workers > 0 else None,
+                      multiprocessing_context=context, timeout=timeout)  # fmt: skip
 
 
 def worker_init(worker_id: int) -> None:

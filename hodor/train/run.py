@@ -14,12 +14,11 @@ from typing import Any
 
 import torch
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader
 
 from hodor.config import to_dict
 from hodor.data.standard_json import load_image_dataset, load_video_dataset
 from hodor.data.train_samples import plan_samples
-from hodor.data.train_samples_loader import BatchPlan, TrainBatches, fork_friendly, worker_init
+from hodor.data.train_samples_loader import BatchPlan, TrainBatches, fork_friendly, training_loader
 from hodor.data.workspace import image_root, json_path
 from hodor.errors import InputError
 from hodor.model import ModelParams, build_model
@@ -174,13 +173,12 @@ def train(
     trainer = _make_trainer(model, params, ctx, seed, saved)
     accumulation = params.accumulation(ctx.world_size)
     indices = rank_batch_indices(trainer.step, params.iterations, accumulation, ctx)
-    loader = DataLoader(data, batch_size=None, sampler=indices, num_workers=params.num_workers,
-                        worker_init_fn=worker_init)  # fmt: skip
+    loader = training_loader(data, indices, params.num_workers)
     speed = SpeedHook()
     all_hooks: list[Hook] = [speed, *(hooks or [])]
     if ctx.is_main:
         all_hooks += _main_hooks(regime, model_params, params, out_dir, live_dir, definition, saved, progress)
-    with fork_friendly(params.num_workers > 0):  # workers share the rank's memory, not copy it
+    with fork_friendly(params.num_workers > 0):  # safe fork; workers share the rank's memory
         trainer.fit(loader, params.iterations, all_hooks)
     distributed.barrier(ctx)
     distributed.teardown(ctx)

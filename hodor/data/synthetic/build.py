@@ -32,7 +32,7 @@ from hodor.errors import InputError
 MARKER = ".hodor_synthetic.json"
 DATASET_FOLDERS = ("coco", "DAVIS", "youtube_vos")  # what a synthetic output holds besides its marker
 FORMAT = "hodor-synthetic-raw"
-VERSION = 1
+VERSION = 2  # 2: video dynamics (motion.py), short many validation clips
 _COCO, _DAVIS_TRAIN, _DAVIS_VAL, _YTVOS_TRAIN, _YTVOS_VALID, _DAVIS_TESTDEV = range(6)  # rng domains
 
 
@@ -158,9 +158,11 @@ def _clip(
     first_pool: list[Cutout] | None = None,
 ) -> Clip:
     """Clip ``index`` of a split: ``late`` objects enter after frame 0, label 1 comes from ``first_pool``."""
-    hw, lengths = (
-        (spec.davis_hw, spec.davis_frames) if davis else (spec.youtube_vos_hw, spec.youtube_vos_frames)
-    )
+    val = domain in (_DAVIS_VAL, _YTVOS_VALID)
+    if davis:
+        hw, lengths = spec.davis_hw, spec.davis_val_frames if val else spec.davis_frames
+    else:
+        hw, lengths = spec.youtube_vos_hw, spec.youtube_vos_valid_frames if val else spec.youtube_vos_frames
     rng = rng_for(seed, domain, index)
     frames = int(rng.integers(lengths[0], lengths[1] + 1))
     objects = max(int(rng.integers(1, spec.max_objects + 1)), min_objects)

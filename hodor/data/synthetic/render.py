@@ -1,10 +1,11 @@
-"""Moving real objects over a panning real photo: smooth motion, scale, rotation, occlusion.
+"""Pasting real objects on real photos: the geometry shared by COCO images and video clips.
 
-A clip is a background path (a zooming/panning window into a photo) plus :class:`Track` s drawn back to
-front. Labelled tracks write their id into the label map; distractor tracks (label 0) are unlabelled
-look-alikes that still occlude whatever is behind them, as unannotated objects do in DAVIS. Label maps
-are exactly the pixels each object covers in the frame: object pixels are pasted with the same hard
-(thresholded) mask that is written as its label.
+A :class:`Track` is an object's pose over time (centre, scale, in-plane angle); a :class:`BackgroundPath`
+a window into a photo per frame. COCO images paste one frame of a track with :func:`paste`, whose label
+is exactly the pixels it covers (the same hard, thresholded mask); video clips add their dynamics in
+``motion.py`` (deformation, out-of-plane turning, blur, camera, light). Tracks are drawn back to front.
+Labelled tracks write their id into the label map; distractor tracks (label 0) are unlabelled
+look-alikes that still occlude whatever is behind them, as unannotated objects do in DAVIS.
 """
 
 from __future__ import annotations
@@ -145,27 +146,6 @@ def paste(frame: np.ndarray, track: Track, t: int) -> np.ndarray:
     return pasted
 
 
-def background_path(
-    rng: np.random.Generator, photo: np.ndarray, frame_hw: tuple[int, int], num_frames: int
-) -> BackgroundPath:
-    """A slow pan and zoom that keeps the window inside the photo."""
-    h, w = frame_hw
-    ph, pw = photo.shape[:2]
-    fit = min(ph / h, pw / w)  # zoom at which the window exactly fits the photo
-    zoom0 = fit * rng.uniform(0.45, 0.8)
-    zoom1 = min(zoom0 * rng.uniform(0.85, 1.18), fit * 0.9)
-    zoom = np.linspace(zoom0, zoom1, num_frames)
-    zmax = zoom.max()
-    lo = np.array([w * zmax / 2, h * zmax / 2])
-    hi = np.array([pw - w * zmax / 2, ph - h * zmax / 2])
-    c0 = rng.uniform(lo, hi)
-    # Pan at most a quarter of the window over the clip: a camera follows, it does not whip around.
-    heading = rng.uniform(0, 2 * np.pi)
-    c1 = np.clip(c0 + np.array([np.cos(heading), np.sin(heading)]) * rng.uniform(0, 0.25) * w * zmax, lo, hi)
-    center = c0[None] + (c1 - c0)[None] * np.linspace(0, 1, num_frames)[:, None]
-    return BackgroundPath(photo, center, zoom)
-
-
 def render_background(path: BackgroundPath, t: int, frame_hw: tuple[int, int]) -> np.ndarray:
     """[H, W, 3] BGR: the window of the photo at frame ``t`` resampled to the frame size."""
     h, w = frame_hw
@@ -176,22 +156,3 @@ def render_background(path: BackgroundPath, t: int, frame_hw: tuple[int, int]) -
     return cv2.warpAffine(
         path.photo, inverse, (w, h), flags=flags | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT
     )
-
-
-def render_clip(
-    background: BackgroundPath, tracks: list[Track], frame_hw: tuple[int, int], num_frames: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Frames [T, H, W, 3] uint8 BGR and label maps [T, H, W] uint8 (0 background, track labels).
-
-    ``tracks`` are drawn in list order (first = farthest), so later tracks occlude earlier ones.
-    """
-    h, w = frame_hw
-    frames = np.empty((num_frames, h, w, 3), np.uint8)
-    labels = np.zeros((num_frames, h, w), np.uint8)
-    for t in range(num_frames):
-        frame = render_background(background, t, frame_hw)
-        for track in tracks:
-            if track.start <= t < track.end:
-                labels[t][paste(frame, track, t)] = track.label
-        frames[t] = frame
-    return frames, labels

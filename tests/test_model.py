@@ -324,6 +324,25 @@ def test_decoding_with_a_kept_prelude_is_bit_identical(quick: Hodor) -> None:
         assert torch.equal(quick.decode_masks(feats, fg, bg, prelude=prelude), alone)
 
 
+@pytest.mark.parametrize(("h", "w"), [(14, 21), (9, 16), (3, 5)])
+@pytest.mark.parametrize("shift", [0, 3])
+def test_swin_window_gather_equals_pad_roll_partition(h: int, w: int, shift: int) -> None:
+    """The gathered window step = the official pad, roll, partition, reverse, roll, crop: values bit for bit
+    (multiples of the window, padded maps, a map smaller than one window), gradients to rounding."""
+    from hodor.model.swin import OfficialPadSwinBlock
+
+    torch.manual_seed(0)
+    block = OfficialPadSwinBlock(dim=8, input_resolution=(7, 7), num_heads=2, window_size=7,
+                                 shift_size=shift, always_partition=True, dynamic_mask=True)  # fmt: skip
+    x = torch.randn(2, h, w, 8, requires_grad=True)
+    ours, ref = block._attn(x), block._attn_reference(x)
+    assert torch.equal(ours, ref)
+    weights = torch.randn_like(ref)
+    (g_ours,) = torch.autograd.grad((ours * weights).sum(), [x])
+    (g_ref,) = torch.autograd.grad((ref * weights).sum(), [x])
+    torch.testing.assert_close(g_ours, g_ref, rtol=1e-6, atol=1e-6)
+
+
 def test_extract_features_for_the_used_strides_equals_the_full_pyramid(quick: Hodor) -> None:
     from hodor.model.hodor import USED_STRIDES
 

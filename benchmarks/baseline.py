@@ -50,6 +50,27 @@ def baseline_checkout(commit: str = BASELINE_COMMIT, root: Path | None = None) -
     return target
 
 
+def load_average() -> float:
+    """The 1-minute load average (the machine is shared: printed beside every timed run)."""
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
+def interleaved(sides: dict[str, Path], repeats: int) -> list[tuple[str, Path]]:
+    """``repeats`` rounds over the sides, the order reversed every other round (baseline, current, current,
+    baseline, ...) so a load drift during the run does not favour one side."""
+    order = list(sides.items())
+    return [item for r in range(repeats) for item in (order if r % 2 == 0 else order[::-1])]
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
 def run_child(script: Path, code_dir: Path, args: list[str], threads: int) -> dict:
     """Run ``script --child ...`` with ``code_dir`` first on PYTHONPATH; its last stdout line is JSON."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(code_dir), str(script.parent)])}

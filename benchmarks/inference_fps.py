@@ -8,10 +8,12 @@ The scenario of issue 14: temporal window 7, objects 1 and 2 given in frame 0 an
 image dim 480 (network input 480x854, padded 480x864); ``quick@160`` = the quick model on 240x427 frames
 (a fast check of this script). Both sides load the same random weights (a state dict written here) and run
 in child processes with the baseline export or this repository first on PYTHONPATH (benchmarks/baseline.py),
-interleaved: baseline fp32, current fp32, baseline bf16, current bf16 (``--repeats`` rounds). Timed: the
-network and the per-frame post-processing over frames held in memory (no PNG writing), after a 2-frame
-warm-up. Printed: fps of each, current/baseline ratios (bf16 also against baseline fp32), and how many
-label pixels differ between the sides (fp32 vs fp32, bf16 vs fp32).
+interleaved per precision (``--amp``): ``--repeats`` rounds of baseline and current, the order reversed every
+other round. Timed: the network and the per-frame post-processing over frames held in memory (no PNG
+writing), after a 2-frame warm-up. Printed: each child's time and the load average when it started, the
+median fps of each side, current/baseline ratios of the medians (bf16 also against baseline fp32), and how
+many label pixels differ between the sides (fp32 vs fp32, bf16 vs fp32). On a CPU without bf16 units
+(no avx512_bf16 / amx in ``lscpu``) bf16 is emulated and slower than fp32: use ``--amp fp32`` there.
 
 ``--rss``: peak RSS of a fresh process segmenting 20, 200 and 600 frames (quick model): memory must not
 grow with the video length (the history is bounded by the temporal window).
@@ -31,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from baseline import BASELINE_COMMIT, REPO, baseline_checkout, run_child
+from baseline import BASELINE_COMMIT, REPO, baseline_checkout, interleaved, load_average, median, run_child
 
 SETTINGS = {  # name -> (variant, frame size, min image dim, max image dim)
     "paper@480p": ("paper", (480, 854), 480, 926),
@@ -110,44 +112,54 @@ def compare(args: argparse.Namespace) -> dict:
         torch.manual_seed(0)
         torch.save(build_model(ModelParams(variant=SETTINGS[args.setting][0])).state_dict(), weights)
         times: dict[str, list[float]] = {}
+        loads: list[float] = []
         labels: dict[str, np.ndarray] = {}
-        for _ in range(args.repeats):
-            for amp in ("fp32", "bf16"):
-                for side, code in sides.items():
-                    key = f"{side} {amp}"
-                    out = Path(tmp) / f"{side}-{amp}.npy"
-                    child_args = ["--setting", args.setting, "--frames", str(args.frames), "--amp", amp,
-                                  "--threads", str(args.threads), "--weights", str(weights),
-                                  "--labels-out", str(out)]  # fmt: skip
-                    r = run_child(Path(__file__), code, child_args, args.threads)
-                    times.setdefault(key, []).append(r["seconds"])
-                    labels[key] = np.load(out)
-                    print(
-                        f"{key:<14} {args.frames / r['seconds']:6.3f} fps ({r['seconds']:.1f} s)", flush=True
-                    )
-    fps = {k: args.frames / min(v) for k, v in times.items()}  # best of the rounds (least disturbed)
-    n = labels["current fp32"].size
+        for amp in ("fp32", "bf16") if args.amp == "both" else (args.amp,):
+            for side, code in interleaved(sides, args.repeats):
+                key = f"{side} {amp}"
+                out = Path(tmp) / f"{side}-{amp}.npy"
+                child_args = ["--setting", args.setting, "--frames", str(args.frames), "--amp", amp,
+                              "--threads", str(args.threads), "--weights", str(weights),
+                              "--labels-out", str(out)]  # fmt: skip
+                loads.append(load_average())
+                r = run_child(Path(__file__), code, child_args, args.threads)
+                times.setdefault(key, []).append(r["seconds"])
+                labels[key] = np.load(out)
+                print(
+                    f"{key:<14} {args.frames / r['seconds']:6.3f} fps ({r['seconds']:.1f} s, "
+                    f"load average {loads[-1]:.1f} at its start)",
+                    flush=True,
+                )
+    fps = {k: args.frames / median(v) for k, v in times.items()}  # medians of the rounds
+    n = next(iter(labels.values())).size
 
-    def differ(a: str, b: str) -> int:
-        return int((labels[a] != labels[b]).sum())
+    def differ(a: str, b: str) -> int | None:
+        return int((labels[a] != labels[b]).sum()) if a in labels and b in labels else None
+
+    def ratio(a: str, b: str) -> float | None:
+        return fps[a] / fps[b] if a in fps and b in fps else None
 
     result = {
-        "setting": args.setting, "frames": args.frames, "threads": args.threads,
-        "baseline_commit": args.baseline, "fps": fps,
-        "ratio_fp32": fps["current fp32"] / fps["baseline fp32"],
-        "ratio_bf16": fps["current bf16"] / fps["baseline bf16"],
-        "ratio_current_bf16_vs_baseline_fp32": fps["current bf16"] / fps["baseline fp32"],
+        "setting": args.setting, "frames": args.frames, "threads": args.threads, "repeats": args.repeats,
+        "baseline_commit": args.baseline, "seconds": times, "fps_median": fps,
+        "load_average_min_max": [min(loads), max(loads)],
+        "ratio_fp32": ratio("current fp32", "baseline fp32"),
+        "ratio_bf16": ratio("current bf16", "baseline bf16"),
+        "ratio_current_bf16_vs_baseline_fp32": ratio("current bf16", "baseline fp32"),
         "label_pixels": n,
         "differ_fp32_current_vs_baseline": differ("current fp32", "baseline fp32"),
         "differ_bf16_current_vs_baseline": differ("current bf16", "baseline bf16"),
         "differ_current_bf16_vs_fp32": differ("current bf16", "current fp32"),
     }  # fmt: skip
+    parts = [
+        f"{amp} {result[f'ratio_{amp}']:.2f}x ({result[f'differ_{amp}_current_vs_baseline']} of {n} label "
+        "pixels differ)"
+        for amp in ("fp32", "bf16")
+        if result[f"ratio_{amp}"] is not None
+    ]
     print(
-        f"inference_fps {args.setting}, {args.frames} frames, {args.threads} threads, vs {args.baseline}: "
-        f"fp32 {result['ratio_fp32']:.2f}x ({result['differ_fp32_current_vs_baseline']} of {n} label pixels "
-        f"differ), bf16 {result['ratio_bf16']:.2f}x, current bf16 vs baseline fp32 "
-        f"{result['ratio_current_bf16_vs_baseline_fp32']:.2f}x (bf16 vs fp32: "
-        f"{result['differ_current_bf16_vs_fp32']} pixels differ)"
+        f"inference_fps {args.setting}, {args.frames} frames, {args.threads} threads, {args.repeats} rounds "
+        f"(medians), vs {args.baseline}: {', '.join(parts)}; load average {min(loads):.1f}-{max(loads):.1f}"
     )
     return result
 
@@ -198,12 +210,12 @@ def main() -> None:
     parser.add_argument("--setting", choices=sorted(SETTINGS), default="paper@480p")
     parser.add_argument("--frames", type=int, default=6, help="timed frames per side and precision")
     parser.add_argument("--threads", type=int, default=2, help="torch threads per child")
-    parser.add_argument("--repeats", type=int, default=1, help="interleaved rounds; the best is kept")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds; medians are compared")
+    parser.add_argument("--amp", choices=["fp32", "bf16", "both"], default="both")
     parser.add_argument("--baseline", default=BASELINE_COMMIT, help="commit to compare against")
     parser.add_argument("--rss", action="store_true", help="only the peak-RSS check (current code)")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--amp", choices=["fp32", "bf16"], help=argparse.SUPPRESS)
     parser.add_argument("--weights", help=argparse.SUPPRESS)
     parser.add_argument("--labels-out", help=argparse.SUPPRESS)
     parser.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)

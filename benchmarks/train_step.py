@@ -8,9 +8,10 @@ The step of issue 14: the paper model, a 3-frame sample (reference + 2 other fra
 ``--objects`` moving boxes, every cycle, dice + CE, backward, AdamW at the paper's base learning rate (no
 warm-up, so weights really move). Each side runs in a child process with the baseline export or this
 repository first on PYTHONPATH (benchmarks/baseline.py) from the same initial weights, batches and seeds;
-order: baseline fp32, current fp32, then both under bf16 autocast. The first step is a warm-up (not timed;
-its loss is compared). Printed: seconds per optimizer step, the current/baseline ratio, and the largest
-relative difference of the per-step losses between the sides.
+per precision ``--repeats`` rounds of baseline and current, the order reversed every other round (fp32
+first, then bf16 autocast). The first step is a warm-up (not timed; its loss is compared). Printed: each
+child's seconds per optimizer step with the load average at its start, the ratio of the sides' medians, and
+the largest relative difference of the per-step losses between the sides.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import time
 from pathlib import Path
 
 import torch
-from baseline import BASELINE_COMMIT, REPO, baseline_checkout, run_child
+from baseline import BASELINE_COMMIT, REPO, baseline_checkout, interleaved, load_average, median, run_child
 
 
 def make_batch(b: int, hw: tuple[int, int], num_obj: int, frames: int = 3) -> dict:
@@ -87,7 +88,8 @@ def child(args: argparse.Namespace) -> None:
 def compare(args: argparse.Namespace) -> dict:
     sides = {"current": REPO} if args.baseline == "none" else {"baseline": baseline_checkout(args.baseline)}
     sides["current"] = REPO
-    results: dict[str, dict] = {}
+    results: dict[str, list[dict]] = {}
+    loads: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         weights = Path(tmp) / "weights.pt"
         from hodor.model import ModelParams, build_model
@@ -96,27 +98,38 @@ def compare(args: argparse.Namespace) -> dict:
         torch.save(build_model(ModelParams(variant="paper")).state_dict(), weights)
         amps = ["fp32", "bf16"] if args.amp == "both" else [args.amp]
         for amp in amps:
-            for side, code in sides.items():
+            for side, code in interleaved(sides, args.repeats):
                 child_args = ["--size", args.size, "--steps", str(args.steps), "--batch", str(args.batch),
                               "--accumulation", str(args.accumulation), "--objects", str(args.objects),
                               "--device", args.device, "--amp", amp, "--threads", str(args.threads),
                               "--weights", str(weights)]  # fmt: skip
-                r = results[f"{side} {amp}"] = run_child(Path(__file__), code, child_args, args.threads)
+                loads.append(load_average())
+                r = run_child(Path(__file__), code, child_args, args.threads)
+                results.setdefault(f"{side} {amp}", []).append(r)
                 losses = ", ".join(f"{v:.7f}" for v in r["losses"])
-                print(f"{side:<8} {amp}: {r['step_s']:.2f} s/step (losses {losses})", flush=True)
+                print(f"{side:<8} {amp}: {r['step_s']:.2f} s/step (losses {losses}; load average "
+                      f"{loads[-1]:.1f} at its start)", flush=True)  # fmt: skip
+    step_s = {k: median([r["step_s"] for r in rs]) for k, rs in results.items()}
     out = {"size": args.size, "batch": args.batch, "accumulation": args.accumulation, "objects": args.objects,
            "device": args.device, "threads": args.threads, "baseline_commit": args.baseline,
-           "s_per_step": {k: r["step_s"] for k, r in results.items()},
-           "peak_gpu_gib": {k: r["peak_gpu_gib"] for k, r in results.items()}}  # fmt: skip
+           "repeats": args.repeats, "s_per_step_median": step_s,
+           "s_per_step": {k: [r["step_s"] for r in rs] for k, rs in results.items()},
+           "load_average_min_max": [min(loads), max(loads)],
+           "peak_gpu_gib": {k: rs[-1]["peak_gpu_gib"] for k, rs in results.items()}}  # fmt: skip
     for amp in amps:
         if f"baseline {amp}" not in results:
             continue
-        base, cur = results[f"baseline {amp}"], results[f"current {amp}"]
-        rel = max(abs(a - b) / abs(b) for a, b in zip(cur["losses"], base["losses"], strict=True))
-        out[f"ratio_{amp}"] = base["step_s"] / cur["step_s"]
+        rel = max(
+            abs(a - b) / abs(b)
+            for cur in results[f"current {amp}"]
+            for base in results[f"baseline {amp}"]
+            for a, b in zip(cur["losses"], base["losses"], strict=True)
+        )
+        out[f"ratio_{amp}"] = step_s[f"baseline {amp}"] / step_s[f"current {amp}"]
         out[f"loss_max_rel_diff_{amp}"] = rel
-        print(f"train_step {args.size} {amp}: current {out[f'ratio_{amp}']:.2f}x baseline {args.baseline}, "
-              f"losses of {len(cur['losses'])} steps agree to {rel:.1e} relative")  # fmt: skip
+        print(f"train_step {args.size} {amp}: current {out[f'ratio_{amp}']:.2f}x baseline {args.baseline} "
+              f"(medians of {args.repeats} rounds, load average {min(loads):.1f}-{max(loads):.1f}), losses "
+              f"of {args.steps + 1} steps agree to {rel:.1e} relative")  # fmt: skip
     return out
 
 
@@ -130,6 +143,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--amp", choices=["fp32", "bf16", "both"], default="both")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=1, help="interleaved rounds; medians are compared")
     parser.add_argument("--baseline", default=BASELINE_COMMIT, help="commit to compare against, or none")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)

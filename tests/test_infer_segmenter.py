@@ -124,3 +124,16 @@ def test_input_errors(model) -> None:
         seg.add_mask(0, first_mask())
     with pytest.raises(InputError, match="object id 300 outside 1..255"):
         seg.add_mask(5, np.full((H, W), 300))
+
+
+@pytest.mark.parametrize("orig_hw", [(6, 9), (11, 13)])
+def test_labels_pick_the_first_maximum_as_argmax_does(model, orig_hw: tuple[int, int]) -> None:
+    """The label decision (crop, bilinear to the original size unless it is the same, first maximum) equals
+    interpolate + argmax, ties included: probabilities on a coarse grid of values tie often."""
+    seg = VideoSegmenter(model, temporal_window=1, device="cpu")
+    seg.state.input_hw, seg.state.orig_hw = (6, 9), orig_hw
+    probs = torch.randint(0, 3, (4, 8, 16)).float() / 2  # [K, Hp, Wp], padded beyond 6x9
+    ids = [0, 3, 5, 7]
+    ref = torch.nn.functional.interpolate(probs[None, :, :6, :9], size=orig_hw, mode="bilinear")[0]
+    expected = torch.tensor(ids, dtype=torch.uint8)[ref.argmax(dim=0)].numpy()
+    assert np.array_equal(seg._labels_from_probs(probs, ids), expected)

@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from hodor.config import ParamsError, from_dict, to_dict
 from hodor.errors import InputError
@@ -281,6 +282,65 @@ def test_deform_conv_matches_torchvision_values_and_gradients() -> None:
         strict=True,
     ):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4, msg=f"gradient of {name}")
+
+
+@pytest.mark.parametrize("threads", [2, 3, 4])
+def test_deform_sampling_split_over_threads_is_bit_identical(threads: int) -> None:
+    """The channel groups that let several threads sample give the plain grid_sample's values bit for bit
+    (batch 1, C = 6: groups 2, 3 and 6) and its gradients up to summation order."""
+    from hodor.model.decoder import _channel_groups, _deform_grid, _sample_taps
+
+    torch.manual_seed(0)
+    x = torch.randn(1, 6, 5, 7, requires_grad=True)
+    offsets = (2.0 * torch.randn(1, 18, 5, 7)).requires_grad_()
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        assert _channel_groups(1, 6) == {2: 2, 3: 3, 4: 6}[threads]
+        grid = _deform_grid(offsets, 5, 7)
+        ours = _sample_taps(x, grid)
+        ref = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(ours, ref)
+    weights = torch.randn_like(ref)
+    for a, b in zip(
+        torch.autograd.grad((ours * weights).sum(), [x, offsets], retain_graph=True),
+        torch.autograd.grad((ref * weights).sum(), [x, offsets]),
+        strict=True,
+    ):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_decoding_with_a_kept_prelude_is_bit_identical(quick: Hodor) -> None:
+    """The frame-only part of the decoder, computed once and passed to several decodes of that frame (the
+    training cycles), gives the logits of a decode that computes it itself, bit for bit."""
+    torch.manual_seed(0)
+    feats = quick.extract_features(torch.randn(1, 3, H, W))
+    prelude = quick.decoder_prelude(feats)
+    for t in (1, 3):
+        fg, bg = torch.randn(1, 2, t, quick.dim), torch.randn(1, quick.num_bg, t, quick.dim)
+        alone = quick.decode_masks(feats, fg, bg)
+        assert torch.equal(quick.decode_masks(feats, fg, bg, prelude=prelude), alone)
+
+
+@pytest.mark.parametrize(("h", "w"), [(14, 21), (9, 16), (3, 5)])
+@pytest.mark.parametrize("shift", [0, 3])
+def test_swin_window_gather_equals_pad_roll_partition(h: int, w: int, shift: int) -> None:
+    """The gathered window step = the official pad, roll, partition, reverse, roll, crop: values bit for bit
+    (multiples of the window, padded maps, a map smaller than one window), gradients to rounding."""
+    from hodor.model.swin import OfficialPadSwinBlock
+
+    torch.manual_seed(0)
+    block = OfficialPadSwinBlock(dim=8, input_resolution=(7, 7), num_heads=2, window_size=7,
+                                 shift_size=shift, always_partition=True, dynamic_mask=True)  # fmt: skip
+    x = torch.randn(2, h, w, 8, requires_grad=True)
+    ours, ref = block._attn(x), block._attn_reference(x)
+    assert torch.equal(ours, ref)
+    weights = torch.randn_like(ref)
+    (g_ours,) = torch.autograd.grad((ours * weights).sum(), [x])
+    (g_ref,) = torch.autograd.grad((ref * weights).sum(), [x])
+    torch.testing.assert_close(g_ours, g_ref, rtol=1e-6, atol=1e-6)
 
 
 def test_extract_features_for_the_used_strides_equals_the_full_pyramid(quick: Hodor) -> None:

@@ -13,13 +13,14 @@ README says what each case holds. Weights: the README's rule on the official nam
 * pathC (training forward over all cycles): per-prediction ground truth, frame order, dice and CE to
   relative 1e-5.
 * pathD (resize, normalisation, padding): tensors to 1e-4, the resized reference mask identical (the raw
-  mask from the case; the README's box for cases that do not store it).
+  mask or box from the case; for cases that store neither, the box read from the fixture's README).
 
 Every path takes the frames its own tensors cover (a case may hold more frames than a path uses).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from parity_utils import (
     CASE_PATHS,
+    FIXTURE_DIR,
     assert_close_official,
     load_case,
     official_state_dict,
@@ -123,21 +125,28 @@ def test_pathD_preprocessing(case_path: Path) -> None:
     assert torch.equal(mask, d["ref_mask_padded"].to(torch.uint8))
 
 
-#: The box the fixture README gives for pathD's reference mask, for cases that do not store it.
-README_PATHD_BOX = (50, 120, 60, 200)
+def readme_pathd_box(readme: Path) -> tuple[int, int, int, int]:
+    """The box (y0, y1, x0, x1) the fixture README gives for pathD's mask ("the box mask [y0:y1, x0:x1]"),
+    for cases that store neither the mask nor the box: read from the fixture, never written here."""
+    text = readme.read_text() if readme.is_file() else ""
+    found = re.search(r"box mask \[(\d+):(\d+),\s*(\d+):(\d+)\]", text)
+    assert found, f"{readme}: no 'box mask [y0:y1, x0:x1]' for pathD; store ref_mask_raw in the case"
+    y0, y1, x0, x1 = (int(v) for v in found.groups())
+    return y0, y1, x0, x1
 
 
-def raw_reference_mask(d: dict) -> torch.Tensor:
+def raw_reference_mask(d: dict, readme: Path | None = None) -> torch.Tensor:
     """pathD's reference mask [H, W] uint8 at the raw frame size, from the case: a stored mask
-    (``ref_mask_raw`` / ``ref_mask``), else a stored box ``ref_mask_box`` (y0, y1, x0, x1), else the
-    README's box (cases written before the box was stored)."""
+    (``ref_mask_raw`` / ``ref_mask``), else a stored box ``ref_mask_box`` (y0, y1, x0, x1), else the box
+    of the fixture's README (cases written before the box was stored)."""
     h, w = d["raw_bgr_uint8"].shape[:2]
     for key in ("ref_mask_raw", "ref_mask"):
         if key in d:
             mask = torch.as_tensor(d[key]).to(torch.uint8).squeeze()
             assert tuple(mask.shape) == (h, w), f"pathD {key} is {tuple(mask.shape)}, frame {h}x{w}"
             return mask
-    y0, y1, x0, x1 = (int(v) for v in d.get("ref_mask_box", README_PATHD_BOX))
+    box = d["ref_mask_box"] if "ref_mask_box" in d else readme_pathd_box(readme or FIXTURE_DIR / "README.md")
+    y0, y1, x0, x1 = (int(v) for v in box)
     mask = torch.zeros(h, w, dtype=torch.uint8)
     mask[y0:y1, x0:x1] = 1
     return mask
@@ -250,3 +259,15 @@ def test_paths_read_their_frames_and_mask_from_the_case(case_path: Path) -> None
     assert raw_reference_mask(d).sum() == 2 * 3 and raw_reference_mask(d)[1:3, 2:5].all()
     d["ref_mask_raw"] = torch.ones(h, w, dtype=torch.uint8)
     assert raw_reference_mask(d).all()
+
+
+def test_pathD_box_is_read_from_the_fixture_readme(tmp_path: Path) -> None:
+    """Without a stored mask or box, the box comes from the README beside the case, whatever it says."""
+    readme = tmp_path / "README.md"
+    readme.write_text("`ref_mask_padded` [1,8,8] (the box mask [2:5, 1:7] resized bilinearly, ...)")
+    d = {"raw_bgr_uint8": torch.zeros(9, 10, 3, dtype=torch.uint8)}
+    mask = raw_reference_mask(d, readme)
+    assert mask.sum() == 3 * 6 and mask[2:5, 1:7].all()
+    readme.write_text("no box here")
+    with pytest.raises(AssertionError, match="ref_mask_raw"):
+        raw_reference_mask(d, readme)

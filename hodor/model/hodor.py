@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from hodor.errors import InputError
-from hodor.model.decoder import Decoder
+from hodor.model.decoder import Decoder, DecoderPrelude
 from hodor.model.encoder import Encoder
 from hodor.model.features import STRIDES, FeatureExtractor
 from hodor.model.params import ModelParams
@@ -89,6 +89,7 @@ class Hodor(nn.Module):
         bg_invalid: Tensor | None = None,
         *,
         check_values: bool = True,
+        prelude: DecoderPrelude | None = None,
     ) -> Tensor:
         """Mask logits of a target frame from descriptor histories.
 
@@ -96,6 +97,7 @@ class Hodor(nn.Module):
         bg_hist ``[B, Qb, T, C]``; fg_invalid / bg_invalid bool ``[B, I, T]`` / ``[B, Qb, T]`` (True = missing,
         excluded from attention and logits). Every descriptor needs one valid time step (checked unless
         ``check_values=False``: the check is a device sync; composers that build the masks skip it).
+        ``prelude``: :meth:`decoder_prelude` of ``feats``, for callers that decode one frame several times.
         Returns ``[B, 1 + Qb + I, H/4, W/4]``, channels ``[catch-all, bg_0 .. bg_{Qb-1}, fg_1 .. fg_I]``.
         """
         b, num_obj, t, c = fg_hist.shape
@@ -116,7 +118,13 @@ class Hodor(nn.Module):
             bg_invalid,
             self.encoder.fg_query_embed,
             self.encoder.bg_query_embed,
+            prelude,
         )
+
+    def decoder_prelude(self, feats: dict[int, Tensor]) -> DecoderPrelude:
+        """The part of :meth:`decode_masks` that depends on the target frame's ``feats`` alone (layer 0's
+        deformable block, position terms, stride-4 reduction): compute once, pass to every decode of it."""
+        return self.decoder.prelude(feats[4], feats[8])
 
     def _check_objects(self, num_obj: int, name: str) -> None:
         if num_obj < 1:

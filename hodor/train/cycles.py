@@ -5,7 +5,7 @@ reference descriptors in frame 0; cycle ``C(k+1)`` propagates forward 0 -> 1 -> 
 On even iterations every step uses the descriptors of the previous frame only; on odd iterations a step
 uses the descriptors of every frame visited so far in its direction (``[0,1] -> 2``, ``[1,2] -> 0``).
 Forward steps are cached by their prefix trace across the cycles of one sample (so ``[0] -> 1`` runs once);
-backward steps never are. The model's three building blocks are chained here; nothing else.
+backward steps never are. The decoder's descriptor-independent work is done once per target frame. The model's three building blocks are chained here; nothing else.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from hodor.model.decoder import DecoderPrelude
 from hodor.model.hodor import USED_STRIDES
 from hodor.model.masks import encoder_masks_from_masks, encoder_masks_from_probs
 from hodor.train.losses import cross_entropy_loss, mask_iou, merge_background, multiclass_dice_loss
@@ -112,6 +113,7 @@ def run_cycles(
     ref_desc = model.encode_descriptors(feats[0][8], fg8, bg8, check_values=False)
     trackable0 = torch.ones(b, num_obj, dtype=torch.bool, device=images.device)
     cache: dict[str, tuple[tuple[Tensor, Tensor], Tensor]] = {}
+    preludes: dict[int, DecoderPrelude] = {}  # per target frame: decoded up to 3 times per sample
     preds, gts, frame_ids, with_gt = [], [], [], []
     for cycle in build_cycles(nf - 1, iteration):
         descs, trackable, trace = {0: ref_desc}, trackable0, ""
@@ -124,7 +126,11 @@ def run_cycles(
             fg_hist = torch.stack([descs[s][0] for s in step.sources], dim=2)  # [B, I, T, C]
             bg_hist = torch.stack([descs[s][1] for s in step.sources], dim=2)  # [B, Qb, T, C]
             # [B, 1+Qb+I, H/4, W/4]; no value checks (device syncs): the histories are built here
-            logits = model.decode_masks(feats[step.target], fg_hist, bg_hist, check_values=False)
+            if step.target not in preludes:
+                preludes[step.target] = model.decoder_prelude(feats[step.target])
+            logits = model.decode_masks(
+                feats[step.target], fg_hist, bg_hist, check_values=False, prelude=preludes[step.target]
+            )
             frame_ids.append(step.target)
             with_gt.append(has_gt[step.target])
             if has_gt[step.target]:

@@ -23,6 +23,7 @@ from pathlib import Path
 from hodor.config import load_section
 from hodor.errors import InputError
 from hodor.infer.cli import summary_line
+from hodor.infer.dataset import GATHER_TIMEOUT
 from hodor.infer.params import load_infer_launch, load_infer_params
 from hodor.infer.run import infer_workspace
 from hodor.model import ModelParams
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             return subprocess.call(torchrun_command(launch.nproc_per_node, argv))
         model_params = load_section(ModelParams, args.params, "model")
         ctx = context_from_env(os.environ)
-        setup(ctx)
+        setup(ctx, GATHER_TIMEOUT)
         try:
             summary = infer_workspace(
                 args.checkpoint, args.dataset, args.workspace, args.out, params, model_params, ctx.device,

@@ -88,13 +88,14 @@ def resolve_settings(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from hodor.infer.dataset import GATHER_TIMEOUT
     from hodor.infer.run import infer_workspace
     from hodor.train.distributed import context_from_env, setup, teardown
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     params, model_params, device = resolve_settings(args)
     ctx = context_from_env(os.environ, device.type)  # torchrun's RANK / WORLD_SIZE; one process without
-    setup(ctx)
+    setup(ctx, GATHER_TIMEOUT)
     try:
         summary = infer_workspace(
             args.checkpoint,

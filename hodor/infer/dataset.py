@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,10 @@ from hodor.provenance import provenance
 from hodor.train.distributed import DistContext, gather_objects
 
 log = logging.getLogger(__name__)
+
+# How long the ranks wait for each other at the end (pass to hodor.train.distributed.setup): the shares
+# differ by up to one sequence, and a GPU may be slower than the others; torch's nccl default is 10 min.
+GATHER_TIMEOUT = timedelta(hours=6)
 
 
 @dataclass(frozen=True)

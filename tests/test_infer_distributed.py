@@ -73,6 +73,7 @@ def _files(out: Path) -> dict[str, bytes]:
     }
 
 
+@pytest.mark.slow  # three Python processes start torch (torchrun and two ranks): ~30 s of CPU
 def test_two_processes_write_the_same_files_as_one(tmp_path: Path, capfd, monkeypatch) -> None:
     ws, checkpoint = _workspace(tmp_path)
     common = ["--checkpoint", str(checkpoint), "--dataset", "youtube_vos_2019_val", "--workspace", str(ws)]

@@ -7,25 +7,37 @@ Reads params: top-level ``temporal_window``, ``min_image_dim``; sections ``infer
 Writes ``<out>/`` (DAVIS PNGs, or YouTube-VOS ``Annotations/`` + ``Annotations.zip``) and
 ``<out>/inference_summary.json`` (fps, checkpoint sha256, settings). Resumable: finished sequences of an
 interrupted run with the same checkpoint and params are skipped.
+With ``infer.nproc_per_node: N`` > 1 the stage starts itself N times through torchrun (one process per
+GPU), and the processes share the sequences; the PNGs are the same as one process writes.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import subprocess
 import sys
 from pathlib import Path
 
-import torch
-
 from hodor.config import load_section
 from hodor.errors import InputError
-from hodor.infer.params import load_infer_params
+from hodor.infer.cli import summary_line
+from hodor.infer.dataset import GATHER_TIMEOUT
+from hodor.infer.params import load_infer_launch, load_infer_params
 from hodor.infer.run import infer_workspace
 from hodor.model import ModelParams
+from hodor.train.distributed import context_from_env, setup, teardown
+
+
+def torchrun_command(nproc_per_node: int, argv: list[str]) -> list[str]:
+    """This stage under torchrun on one machine (a local rendezvous on a free port)."""
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone",
+            f"--nproc_per_node={nproc_per_node}", __file__, *argv]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", type=Path, required=True)
     parser.add_argument("--checkpoint", type=Path, required=True)
@@ -36,18 +48,27 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         params = load_infer_params(args.params)
+        launch = load_infer_launch(args.params)
+        if launch.nproc_per_node > 1 and "LOCAL_RANK" not in os.environ:
+            return subprocess.call(torchrun_command(launch.nproc_per_node, argv))
         model_params = load_section(ModelParams, args.params, "model")
-        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        summary = infer_workspace(
-            args.checkpoint, args.dataset, args.workspace, args.out, params, model_params, device
-        )
+        ctx = context_from_env(os.environ)
+        setup(ctx, GATHER_TIMEOUT)
+        try:
+            summary = infer_workspace(
+                args.checkpoint, args.dataset, args.workspace, args.out, params, model_params, ctx.device,
+                ctx=ctx,
+            )  # fmt: skip
+        finally:
+            teardown(ctx)
     except InputError as err:
         print(f"stages/infer.py: error: {err}", file=sys.stderr)
         return 2
-    print(
-        f"infer {args.dataset} ({args.checkpoint}): {summary.frames} frames in {summary.sequences} sequences, "
-        f"{summary.fps:.2f} fps (W={params.temporal_window}, min dim {params.min_image_dim}) -> {args.out}"
-    )
+    if ctx.is_main:
+        print(
+            f"{summary_line(f'infer {args.dataset}', summary, args.out)} "
+            f"(W={params.temporal_window}, min dim {params.min_image_dim}, {args.checkpoint})"
+        )
     return 0
 
 

@@ -1,10 +1,10 @@
 """The pipeline never deletes, moves, rewrites, `git add`s or DVC-caches anything under a real dataset
 root. The end-to-end test runs a real-mode `dvc repro` over a quirk corpus (`hodor synthesize --quirks`)
 with roots inside and outside the repository: it completes, every byte of the roots is as it was, and
-`dvc status` is clean afterwards. To stay small it reproduces every stage that reads a dataset root
-(synthesize, all conversions, one inference and scoring per dataset, the opt-in DAVIS test-dev stage, and
-the training they need), not the finetuning regimes (which read only the workspace JSONs;
-tests/test_pipeline_e2e.py runs them)."""
+`dvc status` is clean afterwards, and nothing DVC cached or could restore lies under a root. To stay
+small it reproduces every stage that reads a dataset root (synthesize, all conversions, one inference
+and scoring per dataset, the opt-in DAVIS test-dev stage, and the training they need), not the
+finetuning regimes (which read only the workspace JSONs; tests/test_pipeline_e2e.py runs them)."""
 
 from __future__ import annotations
 
@@ -113,3 +113,9 @@ def test_real_mode_repro_over_a_quirk_corpus_leaves_the_roots_byte_identical(tmp
     cached = {p.stat().st_ino for p in cache.rglob("*") if p.is_file()} if cache.exists() else set()
     for root in roots.values():  # no file of a root was moved into (or linked from) the DVC cache
         assert not cached & {p.stat().st_ino for p in (work / root).rglob("*") if p.is_file()}
+    # The run-cache (inference and scoring are not persist) records outputs that never lie under a root.
+    entries = [yaml.safe_load(p.read_text()) for p in (cache / "runs").rglob("*") if p.is_file()]
+    outs = {(work / out["path"]).resolve() for entry in entries for out in entry.get("outs", [])}
+    assert any("outputs" in out.parts for out in outs), "inference was not run-cached"
+    for root in roots.values():
+        assert not [out for out in outs if out.is_relative_to((work / root).resolve())]

@@ -4,9 +4,11 @@ What a user relies on: `dvc repro` builds everything, baselines and 95% interval
 `dvc repro` does nothing; `dvc exp run -S temporal_window=N` runs (or restores from DVC's run cache) every
 stage that reads `temporal_window` and what depends on them, and nothing upstream of inference (both sets
 derived from the params and paths DVC recorded for dvc.yaml's stages); `dvc metrics diff` lists the changed
-J&F; `dvc push` to a remote and `dvc pull` in another clone restore every output so that
-nothing reruns there; a bad params value stops the first stage that reads it, with a clear message, and
-leaves what was produced before intact.
+J&F; going back to the parameters computed before restores inference and scoring from DVC's run-cache
+instead of rerunning them; `dvc push` to a remote and `dvc pull` in another clone restore every output so
+that nothing reruns there; a bad params value stops the first stage that reads it, with a clear message;
+what a failed stage removed comes back with `dvc checkout` (cached predictions) or `git checkout`
+(git-tracked scores); conversions (persist) are left in place.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -236,6 +239,7 @@ def test_repro_experiment_push_pull(tmp_path: Path) -> None:
     exp = _run(["dvc", "exp", "run", "-S", f"temporal_window={window + 4}"], work)
     _check_experiment_reruns(stages, "temporal_window", exp.stdout)
     _check_metrics_diff_lists_changed_jf(work)
+    _check_return_restores(work, window, _stages_run(exp.stdout))
 
     _run(["git", "checkout", "-q", "."], work)  # back to the committed baseline params
     _run(["dvc", "checkout", "-q"], work)
@@ -251,17 +255,50 @@ def test_repro_experiment_push_pull(tmp_path: Path) -> None:
     again = _run(["dvc", "repro"], other)
     assert _stages_run(again.stdout) == set(), again.stdout
 
-    # A bad value stops the first stage that reads it, clearly, and keeps what was produced before.
-    predictions = sorted((work / "outputs/static_image/davis_val").rglob("*.png"))
-    before = {p: p.read_bytes() for p in predictions}
-    params = yaml.safe_load((work / "params.yaml").read_text())
-    params["temporal_window"] = -1
-    (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    bad = _run(["dvc", "repro"], work, check=False)
-    assert bad.returncode != 0
-    assert "temporal_window must be >= 1" in bad.stdout + bad.stderr
-    assert "Traceback" not in bad.stdout + bad.stderr
-    assert predictions and {p: p.read_bytes() for p in predictions} == before
+    _check_failed_stages_outputs_come_back(work)
+
+
+def _check_return_restores(work: Path, window: int, experiment_ran: set[str]) -> None:
+    """Back to the committed ``temporal_window`` after an experiment: DVC's run-cache restores every
+    inference and scoring stage the experiment ran (no inference runs); only the report stage reruns (its
+    markdown is a plain git-tracked output, which the run-cache does not take). The restored scores are the
+    committed ones."""
+    start = time.perf_counter()
+    back = _run(["dvc", "exp", "run", "-S", f"temporal_window={window}"], work)
+    seconds = time.perf_counter() - start
+    restored = set(re.findall(r"Stage '([^']+)' is cached - skipping run", back.stdout))
+    expected = {name for name in experiment_ran if name.split("@")[0] in ("infer", "evaluate")}
+    assert any(name.startswith("infer@") for name in expected), experiment_ran
+    assert restored == expected, back.stdout
+    assert _stages_run(back.stdout) == {"report"}, back.stdout
+    assert not re.search(r"^infer \w+: \d+ sequences", back.stdout, re.M), "an inference stage ran"
+    changed = _run(["git", "status", "--porcelain", "--", "dvc.lock", "metrics/", "outputs/"], work).stdout
+    assert changed == "", changed  # the lock, the scores and the report equal the committed baseline's
+    print(f"back to temporal_window={window}: restored in {seconds:.1f} s")
+
+
+def _check_failed_stages_outputs_come_back(work: Path) -> None:
+    """A bad value stops the first stage that reads it, clearly. That stage's outputs are not persist:
+    DVC removed them before running it, and `dvc checkout` (cached predictions) or `git checkout`
+    (git-tracked scores) brings them back byte for byte."""
+    predictions = sorted(p for p in (work / "outputs").rglob("*") if p.is_file())
+    scores = sorted(p for p in (work / "metrics").rglob("*") if p.is_file())
+    before = {p: p.read_bytes() for p in [*predictions, *scores]}
+    for key, value, message, restore in (
+        ("temporal_window", -1, "temporal_window must be >= 1", ["dvc", "checkout", "-q"]),
+        ("evaluate.workers", 0, "workers must be >= 1", ["git", "checkout", "-q", "--", "metrics"]),
+    ):
+        params = yaml.safe_load((work / "params.yaml").read_text())
+        _set_key(params, key, value)
+        (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        bad = _run(["dvc", "repro"], work, check=False)
+        assert bad.returncode != 0
+        assert message in bad.stdout + bad.stderr
+        assert "Traceback" not in bad.stdout + bad.stderr
+        assert any(not p.exists() for p in before), f"{key}: the failed stage removed nothing"
+        _run(["git", "checkout", "-q", "--", "params.yaml"], work)
+        _run(restore, work)
+        assert predictions and {p: p.read_bytes() for p in before} == before, key
 
 
 def test_bad_params_value_stops_with_clear_message_and_keeps_outputs(tmp_path: Path) -> None:

@@ -5,7 +5,12 @@ Example (the official README's DAVIS command, in our terms)::
     hodor infer --checkpoint workspace/checkpoints/static_image/final.pth --dataset davis_val \\
         --workspace workspace --out davis_inference_output --temporal-window 7 --min-image-dim 512
 
-Settings come from ``--params params.yaml`` (section ``infer`` + top-level ``temporal_window`` /
+Several processes share the sequences (balanced by frame count) into one output tree, one per GPU::
+
+    torchrun --nproc_per_node=8 -m hodor.cli infer --checkpoint ... --dataset youtube_vos_2019_val ...
+    torchrun --nnodes=2 --nproc_per_node=8 --rdzv-backend=c10d --rdzv-endpoint=HOST:29500 -m hodor.cli infer ...
+
+(several nodes: ``--out`` on a shared file system). Settings come from ``--params params.yaml`` (section ``infer`` + top-level ``temporal_window`` /
 ``min_image_dim``, and section ``model``) when given, else from the paper's defaults and the model params
 recorded in the checkpoint; the flags override either.
 """
@@ -15,13 +20,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from hodor.config import load_section
 from hodor.errors import InputError
 from hodor.infer.params import InferParams, load_infer_params
+
+if TYPE_CHECKING:
+    from hodor.infer.dataset import InferSummary
 
 # The official inference defaults (README command; static-image config's MAX/MIN ratio 864/448).
 PAPER_DEFAULTS = InferParams(
@@ -78,22 +88,37 @@ def resolve_settings(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from hodor.infer.dataset import GATHER_TIMEOUT
     from hodor.infer.run import infer_workspace
+    from hodor.train.distributed import context_from_env, setup, teardown
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     params, model_params, device = resolve_settings(args)
-    summary = infer_workspace(
-        args.checkpoint,
-        args.dataset,
-        args.workspace,
-        args.out,
-        params,
-        model_params,
-        device,
-        sequences=args.seqs,
-    )
-    print(
-        f"hodor infer: {summary.sequences} sequences ({summary.skipped} already done), {summary.frames} frames, "
-        f"{summary.seconds:.1f} s, {summary.fps:.2f} fps -> {args.out}"
-    )
+    ctx = context_from_env(os.environ, device.type)  # torchrun's RANK / WORLD_SIZE; one process without
+    setup(ctx, GATHER_TIMEOUT)
+    try:
+        summary = infer_workspace(
+            args.checkpoint,
+            args.dataset,
+            args.workspace,
+            args.out,
+            params,
+            model_params,
+            ctx.device if ctx.distributed else device,
+            sequences=args.seqs,
+            ctx=ctx,
+        )
+    finally:
+        teardown(ctx)
+    if ctx.is_main:
+        print(summary_line("hodor infer", summary, args.out))
     return 0
+
+
+def summary_line(prefix: str, summary: InferSummary, out: Path) -> str:
+    """The one line a run ends with: sequences, frames, seconds, fps (per process and all ranks)."""
+    ranks = f", {summary.ranks} ranks: {summary.total_fps:.2f} fps together" if summary.ranks > 1 else ""
+    return (
+        f"{prefix}: {summary.sequences} sequences ({summary.skipped} already done), {summary.frames} frames, "
+        f"{summary.seconds:.1f} s, {summary.fps:.2f} fps{ranks} -> {out}"
+    )

@@ -17,6 +17,7 @@ from hodor.infer.params import InferParams
 from hodor.infer.writers import dataset_kind
 from hodor.model import ModelParams, build_model
 from hodor.model.checkpoint import is_official_state, load_checkpoint_file, load_model_weights
+from hodor.train.distributed import DistContext
 
 
 def _checkpoint_model_params(data: dict[str, Any], path: Path) -> ModelParams | None:
@@ -75,8 +76,12 @@ def infer_workspace(
     *,
     sequences: list[str] | None = None,
     progress: bool = True,
+    ctx: DistContext | None = None,
 ) -> InferSummary:
-    """Run ``checkpoint`` on ``workspace/dataset_json_annotations/<dataset_name>.json`` into ``out_dir``."""
+    """Run ``checkpoint`` on ``workspace/dataset_json_annotations/<dataset_name>.json`` into ``out_dir``.
+
+    ``ctx``: this process's rank under torchrun (its share of the sequences; see ``infer_dataset``).
+    """
     kind = dataset_kind(dataset_name)
     json_file = workspace.json_path(workspace_dir, dataset_name)
     if not json_file.is_file():
@@ -95,4 +100,5 @@ def infer_workspace(
         provenance=file_provenance(checkpoint),
         sequences=sequences,
         progress=progress,
+        ctx=ctx,
     )

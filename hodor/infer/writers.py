@@ -27,6 +27,10 @@ from hodor.errors import InputError
 DatasetKind = Literal["davis", "youtube_vos"]
 DATASET_KINDS: tuple[str, ...] = ("davis", "youtube_vos")
 DONE_DIR = ".hodor_done"
+# Every Annotations.zip member gets this timestamp and mode (not the PNG's mtime), so the same predictions
+# give a byte-identical zip whenever and by however many processes they were written.
+ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+ZIP_MODE = 0o644
 
 
 def dataset_kind(dataset_name: str) -> str:
@@ -87,7 +91,8 @@ def zip_member_names(seq_id: str, stems: list[str], eval_files: list[str] | None
 
 
 def write_youtube_vos_zip(out_dir: Path, members: list[str]) -> Path:
-    """``<out>/Annotations.zip`` (DEFLATE) with the given ``Annotations/<video>/<name>.png`` members."""
+    """``<out>/Annotations.zip`` (DEFLATE) with the given ``Annotations/<video>/<name>.png`` members, in
+    the given order, with fixed timestamps and modes (the same PNGs give the same zip bytes)."""
     out_dir = Path(out_dir)
     zip_path = out_dir / "Annotations.zip"
     with atomic_path(zip_path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
@@ -98,7 +103,11 @@ def write_youtube_vos_zip(out_dir: Path, members: list[str]) -> Path:
                     f"{source}: listed in the sequence's eval_files but not predicted; every eval_files entry "
                     "must also be in image_paths"
                 )
-            zf.write(source, arcname=name)
+            info = zipfile.ZipInfo(name, date_time=ZIP_DATE_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # Unix, so that the mode below means the same everywhere
+            info.external_attr = (0o100000 | ZIP_MODE) << 16  # a regular file, rw-r--r--
+            zf.writestr(info, source.read_bytes())
     return zip_path
 
 

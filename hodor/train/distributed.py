@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import torch
@@ -49,12 +50,17 @@ def context_from_env(env: Mapping[str, str], device: str | None = None) -> DistC
     return DistContext(rank=rank, world_size=world, local_rank=local, device=dev)
 
 
-def setup(ctx: DistContext) -> None:
-    """Join the process group (torchrun provides MASTER_ADDR/PORT to ``init_process_group``)."""
+def setup(ctx: DistContext, timeout: timedelta | None = None) -> None:
+    """Join the process group (torchrun provides MASTER_ADDR/PORT to ``init_process_group``).
+
+    ``timeout``: how long a collective may wait for the slowest rank (None: torch's default, 10 min for
+    nccl, 30 min for gloo); inference ranks meet once at the end and may finish far apart.
+    """
     if ctx.distributed and not dist.is_initialized():
         if ctx.device.type == "cuda":
             torch.cuda.set_device(ctx.device)
-        dist.init_process_group(backend=ctx.backend, rank=ctx.rank, world_size=ctx.world_size)
+        extra = {"timeout": timeout} if timeout is not None else {}
+        dist.init_process_group(backend=ctx.backend, rank=ctx.rank, world_size=ctx.world_size, **extra)
 
 
 def teardown(ctx: DistContext) -> None:

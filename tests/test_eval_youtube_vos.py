@@ -193,7 +193,10 @@ def test_stage_without_ground_truth_writes_nulls(tmp_path, repo_root, capsys) ->
     params.write_text(
         "evaluate:\n  workers: 1\n  youtube_vos_gt: valid/Annotations\n  bootstrap_samples: 100\n  bootstrap_seed: 0\n"
     )
+    details = tmp_path / "details"  # a declared DVC output: it must exist even with nothing to score
+    argv += ["--csv-dir", str(details)]
     assert stage.main([*argv, "--predictions", str(root / "pred"), "--output", str(out)]) == 0
+    assert json.loads((details / "metrics.json").read_text())["per_object"] == {}
     assert json.loads(out.read_text()) == {
         "G": None,
         "J-seen": None,

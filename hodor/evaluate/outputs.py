@@ -99,6 +99,19 @@ def write_youtube_vos_outputs(result: YouTubeVOSResult, out_dir: str | Path) -> 
     return paths
 
 
+def write_without_truth(out_dir: str | Path, split: str) -> Path:
+    """The details folder of a split scored without ground truth (the real YouTube-VOS val set).
+
+    The folder is a declared output of the evaluate stage, so it must exist even when nothing could be
+    scored; its ``metrics.json`` holds no objects (the report then shows no interval or difference) and
+    says why.
+    """
+    path = Path(out_dir) / "metrics.json"
+    note = f"{split}: no full ground truth; submit Annotations.zip to the challenge server for scores"
+    write_json(path, {"split": split, "per_object": {}, "note": note}, indent=1)
+    return path
+
+
 def format_youtube_vos_table(result: YouTubeVOSResult) -> str:
     """The five YouTube-VOS figures with the number of objects per group."""
     seen = sum(o.seen for o in result.objects)

@@ -13,7 +13,11 @@ from pathlib import Path
 from hodor.errors import InputError
 from hodor.evaluate.bootstrap import headline_interval
 from hodor.evaluate.davis import evaluate_davis
-from hodor.evaluate.outputs import write_davis_outputs, write_youtube_vos_outputs
+from hodor.evaluate.outputs import (
+    write_davis_outputs,
+    write_without_truth,
+    write_youtube_vos_outputs,
+)
 from hodor.evaluate.youtube_vos import (
     GROUP_KEYS,
     RELEASED_WITHOUT_GT,
@@ -102,6 +106,8 @@ def evaluate_dataset(
         gt = youtube_vos_truth(Path(youtube_vos_root), split, youtube_vos_gt)
         if gt is None:
             metrics = {k: None for k in ("G", *GROUP_KEYS)}  # no interval keys: nothing to bound
+            if details_dir is not None:
+                write_without_truth(details_dir, split)
         else:
             yt = evaluate_youtube_vos(
                 gt,

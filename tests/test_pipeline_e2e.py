@@ -216,8 +216,8 @@ def _check_results(work: Path, copy_margin: float | None) -> None:
     }
     report = (work / "metrics/report.md").read_text()
     assert "| Static images (COCO) − Copy the first-frame mask |" in report, report
-    # The copy baseline's masks reach the scoring (tiny profile: copy 0.646 vs untrained 0.052 J&F).
-    assert jf["copy_first_frame"] > jf["untrained"] + 0.2, jf
+    # The copy baseline's masks reach the scoring (test profile: copy 0.181 vs untrained 0.027 J&F).
+    assert jf["copy_first_frame"] > jf["untrained"] + 0.05, jf
     if copy_margin is not None:
         assert jf["static_image"] >= jf["copy_first_frame"] + copy_margin, jf
 

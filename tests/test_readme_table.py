@@ -29,6 +29,7 @@ def _metrics(m: Path) -> None:
         m / "static_image_youtube_vos_2019_val.json", {"G": 0.286, "G-ci95-lo": 0.2, "G-ci95-hi": 0.35}
     )
     write_json(m / "copy_first_frame_davis_val.json", {"J&F-Mean": 0.329, "J-Mean": 0.3, "F-Mean": 0.358})
+    write_json(m / "my_ablation_davis_val.json", {"J&F-Mean": 0.5, "J-Mean": 0.5, "F-Mean": 0.5})
 
 
 def test_table_rows_from_metrics_between_markers_only(tmp_path: Path, repo_root: Path, capsys) -> None:
@@ -44,9 +45,11 @@ def test_table_rows_from_metrics_between_markers_only(tmp_path: Path, repo_root:
     assert text.startswith(before + BEGIN + "\n") and text.endswith(END + after)
     rows = text.split(BEGIN + "\n")[1].split("\n" + END)[0].splitlines()
     assert rows[2:] == [
-        "| copy the first-frame mask to every frame | 32.9 | 30.0 | 35.8 | — | — |",
-        "| static images (COCO pseudo-videos) | 42.2 [38.1, 46.0] | 44.0 | 40.0 | 28.6 [20.0, 35.0] | 5.0 |",
-    ]  # baselines first; runs without any metrics file (untrained, video) left out
+        "| Copy the first-frame mask | 32.9 | 30.0 | 35.8 | — | — |",
+        "| Static images (COCO) | 42.2 [38.1, 46.0] | 44.0 | 40.0 | 28.6 [20.0, 35.0] | 5.0 |",
+        "| my_ablation | 50.0 | 50.0 | 50.0 | — | — |",
+    ]  # the report's labels and order: baselines first, runs without metrics (untrained, video) left out,
+    # a run kind the report does not know last under its own name
     assert script.main(argv) == 0 and "already current" in capsys.readouterr().out
     assert script.main([*argv, "--check"]) == 0
 

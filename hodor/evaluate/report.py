@@ -43,6 +43,17 @@ REGIMES = {
     "video_sparse": "Video, sparse",
     "video_dense": "Video, dense",
 }
+
+
+def ordered_regimes(metrics: dict[tuple[str, str], dict]) -> list[str]:
+    """Every run kind to show: the known ones in REGIMES order (baselines first), then any other in ``metrics``.
+
+    The report and the README table both list rows in this order with REGIMES' labels, so a new run kind is
+    added in one place (or shows up under its own name without any change).
+    """
+    return list(REGIMES) + sorted({regime for regime, _ in metrics} - set(REGIMES))
+
+
 # dataset -> (title, [(column title, paper key, our metrics key)])
 TABLES = {
     "davis_val": ("DAVIS 2017 val", [("J&F", "J&F", "J&F-Mean"), ("J", "J", "J-Mean"), ("F", "F", "F-Mean")]),
@@ -250,7 +261,7 @@ def build_report(inputs: ReportInputs, out_md: Path, plots_dir: Path) -> Path:
         paper = {}  # synthetic data: no published figure is comparable, none is shown
     elif inputs.data_source == "real":
         paper = _with_sources(paper, sources)
-    regimes = list(REGIMES) + sorted({r for r, _ in metrics} - set(REGIMES))
+    regimes = ordered_regimes(metrics)
     notes = list(inputs.notes)
     lines = ["# HODOR: our results beside the paper's", ""]
     lines.append(

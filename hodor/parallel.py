@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import Any, TypeVar
 
 R = TypeVar("R")
@@ -83,15 +83,14 @@ def parallel_map(
             futures: dict[Future, int] = {
                 (pool.submit(fn, *tasks[i]) if star else pool.submit(fn, tasks[i])): i for i in order
             }
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                for future in done:
-                    if future.exception() is not None:
-                        for other in pending:
-                            other.cancel()
-                        raise future.exception()
-                    bar.update(weights[futures[future]])
+            # as_completed: the bar moves as each task ends (a wait for FIRST_EXCEPTION would only return
+            # once every task had finished, leaving the bar at 0 until the end).
+            for future in as_completed(futures):
+                if future.exception() is not None:
+                    for other in futures:
+                        other.cancel()
+                    raise future.exception()
+                bar.update(weights[futures[future]])
         results_by_index = {index: future.result() for future, index in futures.items()}
         return [results_by_index[i] for i in range(len(tasks))]
     finally:

@@ -9,7 +9,7 @@ import torch
 
 from hodor.config import ParamsError, from_dict, to_dict
 from hodor.train.cycles import build_cycles, drop_vanished_objects
-from hodor.train.losses import cross_entropy_loss, merge_background, multiclass_dice_loss
+from hodor.train.losses import cross_entropy_loss, mask_iou, merge_background, multiclass_dice_loss
 from hodor.train.optim import lr_at
 from hodor.train.params import (
     PAPER_DENSE,
@@ -57,6 +57,20 @@ def test_dice_matches_hand_computation() -> None:
     torch.testing.assert_close(
         cross_entropy_loss(logits, target), torch.nn.functional.cross_entropy(logits, target)
     )
+
+
+def test_mask_iou_is_the_argmax_iou_ties_included() -> None:
+    """The logged IoU picks the first maximum as ``argmax`` does, even where channels tie (logits on a
+    coarse grid of values tie often), and pools all objects against the ground-truth foreground."""
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randint(0, 3, (2, 4, 3, 17, 23), generator=gen).float()  # [B, 1+I, N, H, W]
+    target = torch.randint(0, 4, (2, 3, 17, 23), generator=gen)
+    pred = logits.argmax(dim=1)
+    inter = ((pred == target) & (target > 0)).sum()
+    union = ((pred > 0) | (target > 0)).sum()
+    assert (logits == logits.max(dim=1, keepdim=True).values).sum(dim=1).gt(1).any()  # ties present
+    assert mask_iou(logits, target).item() == (inter.float() / union.float()).item()
+    assert mask_iou(torch.zeros(1, 2, 1, 3, 3), torch.zeros(1, 1, 3, 3, dtype=torch.long)).item() == 0.0
 
 
 def test_merge_background_takes_max_of_catch_all_and_patches() -> None:

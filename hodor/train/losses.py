@@ -44,8 +44,13 @@ def cross_entropy_loss(logits: Tensor, target: Tensor) -> Tensor:
 
 
 def mask_iou(logits: Tensor, target: Tensor) -> Tensor:
-    """IoU of the arg-max foreground vs. the ground-truth foreground (all objects pooled), for logging."""
-    pred = logits.argmax(dim=1)
+    """IoU of the arg-max foreground vs. the ground-truth foreground (all objects pooled), for logging.
+
+    ``logits`` [B, 1+I, N, H, W]; ``target`` [B, N, H, W] int64. The arg-max is ``max(dim=1).indices``
+    (the first maximum, as ``argmax``): ``argmax`` over a non-last dim was 4.6 % of a quick-profile
+    pretraining step in cProfile (57 vs 5 ms on [2, 4, 7, 128, 128], one thread), for a logged number.
+    """
+    pred = logits.max(dim=1).indices
     inter = ((pred == target) & (target > 0)).sum()
     union = ((pred > 0) | (target > 0)).sum()
     return inter.float() / union.clamp(min=1).float()

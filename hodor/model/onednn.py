@@ -1,10 +1,9 @@
 """Linear layers through oneDNN on the CPU when no gradient is needed (inference).
 
 Why: PyTorch runs an fp32 ``nn.Linear`` on the CPU as MKL ``addmm`` (after copying the bias into the
-output), while the same product through oneDNN's matmul (``torch.ops.mkldnn._linear_pointwise``, the op
-``torch.compile`` emits for frozen CPU graphs) measured 1.1-1.6x faster on this project's shapes (Swin's
-qkv / MLP, decoder and encoder projections, the deformable conv's product; AMD EPYC, AVX2, 2 threads,
-benchmarks/README.md) and adds the bias and an optional GELU in the same pass. The op has no autograd
+output), while the same product through oneDNN's matmul (``torch.ops.mkldnn._linear_pointwise``, an op of
+torch's inductor CPU backend) measured 1.0-1.6x faster on this project's shapes (Swin's
+qkv / MLP, decoder and encoder projections; AMD EPYC, AVX2, 2 threads, benchmarks/README.md) and adds the bias and an optional GELU in the same pass. The op has no autograd
 formula, so anything that needs a gradient, any other device or dtype, and autocast take ``F.linear``.
 """
 

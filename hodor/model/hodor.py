@@ -9,6 +9,7 @@ from hodor.errors import InputError
 from hodor.model.decoder import Decoder, DecoderPrelude
 from hodor.model.encoder import Encoder
 from hodor.model.features import STRIDES, FeatureExtractor
+from hodor.model.onednn import use_onednn_linears
 from hodor.model.params import ModelParams
 
 INPUT_MULTIPLE = 32
@@ -41,6 +42,9 @@ class Hodor(nn.Module):
             p.pos_enc_encoder,
         )
         self.decoder = Decoder(p.dim, p.heads, p.decoder_layers, p.decoder_ffn, p.dropout, p.pos_enc_decoder)
+        # Inference on the CPU runs the linear layers through oneDNN (hodor/model/onednn.py); training,
+        # other devices and autocast keep F.linear. Parameters and state-dict keys are unchanged.
+        use_onednn_linears(self)
 
     def extract_features(self, images: Tensor, strides: tuple[int, ...] = STRIDES) -> dict[int, Tensor]:
         """images ``[B, 3, H, W]`` normalised, H and W multiples of 32

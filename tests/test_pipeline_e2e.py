@@ -256,6 +256,7 @@ def test_repro_experiment_push_pull(tmp_path: Path) -> None:
     assert _stages_run(again.stdout) == set(), again.stdout
 
     _check_failed_stages_outputs_come_back(work)
+    _check_missing_root_stops_conversion_and_keeps_outputs(work)
 
 
 def _check_return_restores(work: Path, window: int, experiment_ran: set[str]) -> None:
@@ -301,9 +302,10 @@ def _check_failed_stages_outputs_come_back(work: Path) -> None:
         assert predictions and {p: p.read_bytes() for p in before} == before, key
 
 
-def test_bad_params_value_stops_with_clear_message_and_keeps_outputs(tmp_path: Path) -> None:
-    work = _make_clone(tmp_path / "work")
-    _run(["dvc", "repro", "convert"], work)
+def _check_missing_root_stops_conversion_and_keeps_outputs(work: Path) -> None:
+    """A dataset root that does not exist stops the conversions with a message naming it, and the JSONs
+    converted before (persist) stay as they were. Runs last on the built tree, which it does not restore
+    (rather than a clone and conversion of its own)."""
     produced = work / "workspace/dataset_json_annotations/davis_val.json"
     before = produced.read_bytes()
     params = yaml.safe_load((work / "params.yaml").read_text())

@@ -78,8 +78,13 @@ def _env() -> dict[str, str]:
     return env
 
 
+# A guard against a hang, not a speed target: at load 9-12 on the 2-core machine the tiny `dvc repro` (60
+# pretraining steps) ran past 900 s, and the killed run left nothing to look at.
+COMMAND_TIMEOUT_S = 2400
+
+
 def _run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S)
     if check and proc.returncode != 0:
         raise AssertionError(
             f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"

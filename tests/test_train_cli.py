@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import runpy
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,12 @@ def _params_file(path: Path, **pretrain_overrides) -> Path:
     return path
 
 
+def _stage_main(stage: str) -> Callable[[list[str]], int]:
+    """A stage script's main(), run in this process: the test checks what the stage does, and saves a
+    Python-with-torch start-up per call (tests/test_pipeline_e2e.py runs the stages as DVC's commands)."""
+    return runpy.run_path(str(REPO / "stages" / f"{stage}.py"))["main"]
+
+
 @pytest.mark.slow
 def test_pretrain_then_finetune_stages(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     ws = make_toy_workspace(tmp_path / "ws", images=4, videos=2)
@@ -41,14 +49,14 @@ def test_pretrain_then_finetune_stages(tmp_path: Path, capsys: pytest.CaptureFix
     assert sorted(p.name for p in static.glob("*.pth")) == ["000002.pth", "final.pth"]  # keep_last 1
     assert (tmp_path / "dvclive/static_image/plots/metrics/train/loss.tsv").is_file()
     assert not (tmp_path / "dvclive/static_image/dvc.yaml").exists()
-    proc = subprocess.run(
-        [sys.executable, "stages/finetune.py", "--params", str(params), "--regime", "dense",
-         "--init", str(static / "final.pth"), "--workspace", str(ws), "--out", str(tmp_path / "video_dense"),
-         "--live", str(tmp_path / "dvclive/video_dense"), "--no-progress"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+    code = _stage_main("finetune")(
+        ["--params", str(params), "--regime", "dense", "--init", str(static / "final.pth"), "--workspace",
+         str(ws), "--out", str(tmp_path / "video_dense"), "--live", str(tmp_path / "dvclive/video_dense"),
+         "--no-progress"]
     )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "train dense: 2 steps" in proc.stdout
+    out = capsys.readouterr()
+    assert code == 0, out.err[-2000:]
+    assert "train dense: 2 steps" in out.out
     assert (tmp_path / "video_dense/final.pth").is_file()
 
     # official.static_image (the official workspace zip): checked against the model, placed, not trained.
@@ -56,12 +64,12 @@ def test_pretrain_then_finetune_stages(tmp_path: Path, capsys: pytest.CaptureFix
     data["official"]["static_image"] = str(static / "final.pth")
     params.write_text(yaml.safe_dump(data))
     imported = tmp_path / "imported"
-    proc = subprocess.run(
-        [sys.executable, "stages/pretrain.py", "--params", str(params), "--workspace", str(ws),
-         "--out", str(imported), "--live", str(tmp_path / "dvclive/imported"), "--no-progress"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+    code = _stage_main("pretrain")(
+        ["--params", str(params), "--workspace", str(ws), "--out", str(imported), "--live",
+         str(tmp_path / "dvclive/imported"), "--no-progress"]
     )  # fmt: skip
-    assert proc.returncode == 0 and "no training" in proc.stdout, proc.stderr[-2000:]
+    out = capsys.readouterr()
+    assert code == 0 and "no training" in out.out, out.err[-2000:]
     assert (imported / "final.pth").read_bytes() == (static / "final.pth").read_bytes()
     assert "imported_from" in (tmp_path / "dvclive/imported/metrics.json").read_text()
 

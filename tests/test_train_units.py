@@ -15,6 +15,8 @@ from hodor.train.params import (
     PAPER_DENSE,
     PAPER_SPARSE,
     PAPER_STATIC,
+    QUICK_DENSE,
+    QUICK_SPARSE,
     QUICK_STATIC,
     FinetuneParams,
     TrainParams,
@@ -169,3 +171,13 @@ def test_optimizer_is_fused_and_steps_like_plain_adamw() -> None:
             opt.step()
     for a, b in zip(nets[0].parameters(), nets[1].parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_quick_presets_are_the_default_params_file(repo_root) -> None:
+    """QUICK_* name the default profile in code (toy data, docs): they must say what params.yaml runs."""
+    import yaml
+
+    params = yaml.safe_load((repo_root / "params.yaml").read_text())
+    assert params["pretrain"] == to_dict(QUICK_STATIC)
+    assert params["finetune"]["sparse"] == to_dict(QUICK_SPARSE)
+    assert params["finetune"]["dense"] == to_dict(QUICK_DENSE)

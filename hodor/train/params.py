@@ -130,8 +130,8 @@ PAPER_DENSE = dataclasses.replace(PAPER_SPARSE, iterations=100_000, max_clip_del
 # 2 cores): tuned by measurement, figures in hodor/train/README.md. Object filters scaled to the images
 # (official 2000 px / 20 px at COCO's ~480x640 -> 500 px / 10 px at ~240x320).
 QUICK_STATIC = TrainParams(
-    iterations=300, batch_size=4, samples_per_forward=2, base_lr=1e-3, lr_schedule="step",
-    warmup_iters=30, warmup_lr_init=1e-6, lr_steps=[240], lr_decay_rates=[0.1], weight_decay=0.01,
+    iterations=500, batch_size=4, samples_per_forward=2, base_lr=1e-3, lr_schedule="step",
+    warmup_iters=30, warmup_lr_init=1e-6, lr_steps=[400], lr_decay_rates=[0.1], weight_decay=0.01,
     num_instances=3, num_other_frames=2, min_ref_mask_area=500, min_ref_mask_dim=10, max_image_area=12_288,
     min_dim=96, max_dim=192, min_clip_delta=1, max_clip_delta=6, youtube_vos_fraction=0.8,
     color_augmentation=True, detach_intermediate_masks=True, amp="none", save_interval=100, keep_last=2,

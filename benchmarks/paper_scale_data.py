@@ -137,7 +137,9 @@ def write_videos(ws: Path, name: str, folder: str, counts: tuple[int, int, int],
     h, w = size
     names = write_jpegs(rng, ws / "dataset_images" / folder, name, h, w, POOL_IMAGES)
     pool = mask_pool(rng, h, w)
-    lengths = spread(rng, max(frames, videos * 5), videos, 5, 2 * frames // videos)
+    lengths = spread(
+        rng, max(frames, videos * 5), videos, 5, max(5, 2 * frames // videos)
+    )  # >= 5 at any scale
     n_objects = spread(rng, max(objects, videos), videos, 1, 5)
     sequences = []
     for v in range(videos):

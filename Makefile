@@ -16,9 +16,9 @@ LOCK   ?= requirements/lock-py311.txt
 $(BIN)/.installed: pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	# --no-compile: Python byte-compiles each module when it is first imported; pip compiling all of torch
-	# up front cost 96 s instead of 58 s for the torch wheel alone (benchmarks/README.md, issue 18).
-	$(BIN)/python -m pip install --quiet --no-compile -c $(LOCK) -e ".[pipeline,dev,video]"
+	# pip byte-compiles every module at install (no --no-compile): with PYTHONDONTWRITEBYTECODE=1, common in
+	# containers, Python never caches what it compiles on import, so each stage would recompile torch.
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[pipeline,dev,video]"
 	touch $@
 
 setup: $(BIN)/.installed

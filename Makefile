@@ -32,12 +32,15 @@ repro: setup
 	   git -c user.name=hodor -c user.email=hodor@localhost commit --quiet -m "initial commit")
 	$(BIN)/dvc repro
 
-# Lint and format check first (cheap), then the whole suite, slow end-to-end tests included.
-# pytest's exit code 5 ("no tests collected") is a failure here, never a silent pass.
+# Lint and format check first (cheap), then the whole suite, slow end-to-end tests included, one pytest-xdist
+# worker per core; a test file's tests stay on one worker (its module fixtures are built once). The 20
+# slowest tests are listed at the end. pytest's exit code 5 ("no tests collected") is a failure here, never
+# a silent pass.
+PYTEST_ARGS ?= -n auto --dist loadfile --durations=20
 test: setup
 	$(BIN)/ruff check hodor stages tests benchmarks
 	$(BIN)/ruff format --check hodor stages tests benchmarks
-	$(BIN)/python -m pytest; rc=$$?; \
+	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 # After a results refresh: README.md's results table from metrics/*.json (never typed by hand).

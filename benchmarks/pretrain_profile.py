@@ -81,8 +81,9 @@ def main() -> None:
 
     from hodor.config import load_section
     from hodor.model import ModelParams, build_model
-    from hodor.train.cli import load_train_params, read_seed
+    from hodor.train.cli import read_seed
     from hodor.train.distributed import DistContext
+    from hodor.train.params import load_train_params
     from hodor.train.run import _make_trainer, build_batches
 
     torch.set_num_threads(args.threads)

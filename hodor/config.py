@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -160,12 +161,8 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def load_section(cls: type[T], path: str | Path, *keys: str) -> T:
-    """Build ``cls`` from the section ``keys`` (e.g. ``"model"``) of a params file.
-
-    A stage reads only the sections it declares under ``params:`` in ``dvc.yaml``, so that DVC's
-    dependency tracking and what the code reads agree.
-    """
+def read_section(path: str | Path, *keys: str) -> Any:
+    """The raw value of section ``keys`` of a params file, with an error naming the missing section."""
     data: Any = read_yaml(path)
     where = []
     for key in keys:
@@ -173,6 +170,29 @@ def load_section(cls: type[T], path: str | Path, *keys: str) -> T:
         if not isinstance(data, dict) or key not in data:
             raise ParamsError(f"{path}: missing section {'.'.join(where)}")
         data = data[key]
+    return data
+
+
+def _without(data: Any, dotted: str) -> Any:
+    """``data`` minus the key at ``dotted`` (``"sparse.nproc_per_node"``), copied, never changed in place."""
+    head, _, rest = dotted.partition(".")
+    if not isinstance(data, dict) or head not in data:
+        return data
+    if not rest:
+        return {k: v for k, v in data.items() if k != head}
+    return {**data, head: _without(data[head], rest)}
+
+
+def load_section(cls: type[T], path: str | Path, *keys: str, without: Sequence[str] = ()) -> T:
+    """Build ``cls`` from the section ``keys`` (e.g. ``"model"``) of a params file.
+
+    A stage reads only the sections it declares under ``params:`` in ``dvc.yaml``, so that DVC's
+    dependency tracking and what the code reads agree. ``without``: dotted keys inside the section that
+    another reader owns (launch keys, :mod:`hodor.launch`); they are left out, if present.
+    """
+    data = read_section(path, *keys)
+    for dotted in without:
+        data = _without(data, dotted)
     try:
         return _build(cls, data, ".".join(keys))
     except ParamsError as err:

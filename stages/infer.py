@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -26,14 +25,9 @@ from hodor.infer.cli import summary_line
 from hodor.infer.dataset import GATHER_TIMEOUT
 from hodor.infer.params import load_infer_launch, load_infer_params
 from hodor.infer.run import infer_workspace
+from hodor.launch import relaunch
 from hodor.model import ModelParams
 from hodor.train.distributed import context_from_env, setup, teardown
-
-
-def torchrun_command(nproc_per_node: int, argv: list[str]) -> list[str]:
-    """This stage under torchrun on one machine (a local rendezvous on a free port)."""
-    return [sys.executable, "-m", "torch.distributed.run", "--standalone",
-            f"--nproc_per_node={nproc_per_node}", __file__, *argv]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,8 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         params = load_infer_params(args.params)
         launch = load_infer_launch(args.params)
-        if launch.nproc_per_node > 1 and "LOCAL_RANK" not in os.environ:
-            return subprocess.call(torchrun_command(launch.nproc_per_node, argv))
+        code = relaunch(launch, __file__, argv, os.environ, os.cpu_count())
+        if code is not None:
+            return code
         model_params = load_section(ModelParams, args.params, "model")
         ctx = context_from_env(os.environ)
         setup(ctx, GATHER_TIMEOUT)

@@ -1,7 +1,12 @@
-"""Shared pytest setup: one torch thread per test process.
+"""Shared pytest setup: one torch thread per test process, the longest tests first.
 
 Several tests start subprocesses (torchrun ranks, DVC stages); one intra-op thread each keeps them from
 oversubscribing the two cores, and keeps timings steady on a loaded machine.
+
+The suite runs on pytest-xdist workers (``make test``: ``-n auto --dist loadfile``), which take test files
+in collection order. The end-to-end pipeline test alone takes about as long as everything else together
+(``--durations``): started last, it ran alone for its last 8 minutes. So it is collected first, then the
+other slow files, and the other workers work through the rest beside it.
 """
 
 from __future__ import annotations
@@ -11,6 +16,19 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+# Longest first (measured by `make test`'s --durations): the whole pipeline, then every other slow test.
+FIRST_FILES = ("test_pipeline_e2e.py",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        if item.path.name in FIRST_FILES:
+            return 0
+        return 1 if item.get_closest_marker("slow") else 2
+
+    items.sort(key=rank)  # stable: the order inside each rank stays the collection order
 
 
 @pytest.fixture(autouse=True, scope="session")

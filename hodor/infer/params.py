@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from hodor.config import ParamsError, from_dict, read_yaml
+from hodor.config import ParamsError, from_dict, read_section, read_yaml
 from hodor.data.image_ops import max_dim_for
+from hodor.launch import Launch, split_launch
 
 TOP_LEVEL_KEYS = ("temporal_window", "min_image_dim")
-# Keys of section ``infer`` that say how to run, not what to compute: they stay out of InferParams, so a
-# run with 2 processes resumes one made with 1 and DVC does not rerun inference when they change.
-LAUNCH_KEYS = ("nproc_per_node",)
+# Section ``infer``'s launch keys (hodor.launch) say how to run, not what to compute: they stay out of
+# InferParams, so a run with 2 processes resumes one made with 1 and DVC does not rerun inference for them.
 
 
 @dataclass(frozen=True)
@@ -51,29 +51,9 @@ class InferParams:
         return max_dim_for(self.min_image_dim, self.max_dim_ratio)
 
 
-@dataclass(frozen=True)
-class InferLaunch:
-    """How the infer stage runs on one machine; the predictions are the same whatever these are.
-
-    nproc_per_node: processes the stage starts through torchrun (one per GPU; 1 = no torchrun). The
-        sequences are shared among them, balanced by frame count.
-    """
-
-    nproc_per_node: int = 1
-
-    def __post_init__(self) -> None:
-        if self.nproc_per_node < 1:
-            raise ValueError(f"nproc_per_node must be >= 1, got {self.nproc_per_node}")
-
-
-def load_infer_launch(params_path: str | Path) -> InferLaunch:
-    """:class:`InferLaunch` from section ``infer`` of ``params.yaml`` (absent keys: one process)."""
-    section = read_yaml(params_path).get("infer")
-    if not isinstance(section, dict):
-        raise ParamsError(f"{params_path}: missing section infer")
-    if not all(k in section for k in LAUNCH_KEYS):
-        return InferLaunch()  # a params file from before the key existed
-    return from_dict(InferLaunch, {k: section[k] for k in LAUNCH_KEYS}, source=f"{params_path} [infer]")
+def load_infer_launch(params_path: str | Path) -> Launch:
+    """The launch keys of section ``infer`` of ``params.yaml`` (absent keys: one process)."""
+    return split_launch(read_section(params_path, "infer"), f"{params_path} [infer]")[1]
 
 
 def load_infer_params(params_path: str | Path) -> InferParams:
@@ -90,6 +70,6 @@ def load_infer_params(params_path: str | Path) -> InferParams:
     missing = [k for k in TOP_LEVEL_KEYS if k not in data]
     if missing:
         raise ParamsError(f"{params_path}: missing top-level key(s) {', '.join(missing)}")
-    computed = {k: v for k, v in section.items() if k not in LAUNCH_KEYS}
+    computed = split_launch(section, f"{params_path} [infer]")[0]
     merged = {**computed, **{k: data[k] for k in TOP_LEVEL_KEYS}}
     return from_dict(InferParams, merged, source=f"{params_path} [infer + top level]")

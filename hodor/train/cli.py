@@ -19,7 +19,7 @@ from hodor.config import ParamsError, load_section, read_yaml
 from hodor.model import ModelParams, build_model
 from hodor.train.distributed import context_from_env
 from hodor.train.loop import Hook
-from hodor.train.params import REGIME_DIRS, REGIMES, FinetuneParams, TrainParams
+from hodor.train.params import REGIME_DIRS, REGIMES, load_train_params
 from hodor.train.run import TrainSummary, train
 
 
@@ -29,13 +29,6 @@ def read_seed(params_path: Path) -> int:
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ParamsError(f"{params_path}: seed: expected a non-negative integer, got {seed!r}")
     return seed
-
-
-def load_train_params(params_path: Path, regime: str) -> TrainParams:
-    """``pretrain`` for static, ``finetune.<regime>`` for sparse / dense."""
-    if regime == "static":
-        return load_section(TrainParams, params_path, "pretrain")
-    return load_section(FinetuneParams, params_path, "finetune").for_regime(regime)
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, regime: str | None = None) -> None:

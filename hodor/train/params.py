@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
+
+from hodor.config import load_section, read_section
+from hodor.launch import LAUNCH_KEYS, Launch, split_launch
 
 Regime = Literal["static", "sparse", "dense"]
 REGIMES: tuple[str, ...] = ("static", "sparse", "dense")
@@ -109,6 +113,25 @@ class FinetuneParams:
         if regime not in ("sparse", "dense"):
             raise ValueError(f"no finetune parameters for regime {regime!r}")
         return getattr(self, regime)
+
+
+def train_section(regime: str) -> tuple[str, ...]:
+    """Where a regime's settings live in params.yaml: ``pretrain`` or ``finetune.<regime>``."""
+    return ("pretrain",) if regime == "static" else ("finetune", regime)
+
+
+def load_train_params(params_path: Path, regime: str) -> TrainParams:
+    """``pretrain`` for static, ``finetune.<regime>`` for sparse / dense, without the launch keys."""
+    if regime == "static":
+        return load_section(TrainParams, params_path, "pretrain", without=LAUNCH_KEYS)
+    launch_keys = [f"{video}.{key}" for video in ("sparse", "dense") for key in LAUNCH_KEYS]
+    return load_section(FinetuneParams, params_path, "finetune", without=launch_keys).for_regime(regime)
+
+
+def load_train_launch(params_path: Path, regime: str) -> Launch:
+    """The launch keys of the regime's section (``pretrain.nproc_per_node``; absent: one process)."""
+    keys = train_section(regime)
+    return split_launch(read_section(params_path, *keys), f"{params_path} [{'.'.join(keys)}]")[1]
 
 
 # Official values (configs/static_image.yaml, sparse_video.yaml, dense_video.yaml; hodor-training.md §8).

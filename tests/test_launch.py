@@ -1,0 +1,117 @@
+"""Launch keys (``nproc_per_node``): split off the sections they sit in, and the stage's own torchrun start."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hodor.config import ParamsError, load_section
+from hodor.infer.params import load_infer_launch, load_infer_params
+from hodor.launch import Launch, params_path_from, relaunch, split_launch, torchrun_command, torchrun_env
+from hodor.train.params import TrainParams, load_train_launch, load_train_params
+
+
+def _params_with(tmp_path: Path, repo_root: Path, **launch: int) -> Path:
+    """The default params.yaml with ``nproc_per_node`` set per section (pretrain / sparse / dense / infer)."""
+    data = yaml.safe_load((repo_root / "params.yaml").read_text())
+    sections = {"pretrain": data["pretrain"], "sparse": data["finetune"]["sparse"],
+                "dense": data["finetune"]["dense"], "infer": data["infer"]}  # fmt: skip
+    for name, section in sections.items():
+        section.pop("nproc_per_node", None)
+        if name in launch:
+            section["nproc_per_node"] = launch[name]
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def test_launch_keys_are_split_off_and_change_nothing_computed(tmp_path: Path, repo_root: Path) -> None:
+    (tmp_path / "one").mkdir()
+    (tmp_path / "many").mkdir()
+    one = _params_with(tmp_path / "one", repo_root)
+    many = _params_with(tmp_path / "many", repo_root, pretrain=2, dense=3, infer=4)
+    for regime in ("static", "sparse", "dense"):
+        assert load_train_params(many, regime) == load_train_params(one, regime)
+        assert load_train_launch(one, regime) == Launch(1)  # absent: one process
+    assert [load_train_launch(many, r).nproc_per_node for r in ("static", "sparse", "dense")] == [2, 1, 3]
+    assert load_infer_launch(many) == Launch(4) and load_infer_params(many) == load_infer_params(one)
+
+
+def test_bad_launch_values_name_the_file_and_section(tmp_path: Path, repo_root: Path) -> None:
+    params = _params_with(tmp_path, repo_root, dense=0)
+    with pytest.raises(ParamsError, match=r"params\.yaml \[finetune\.dense\].*nproc_per_node must be >= 1"):
+        load_train_launch(params, "dense")
+    data = yaml.safe_load(params.read_text())
+    data["finetune"]["dense"]["nproc_per_node"] = "two"
+    params.write_text(yaml.safe_dump(data))
+    with pytest.raises(ParamsError, match=r"nproc_per_node: expected an integer"):
+        load_train_launch(params, "dense")
+    with pytest.raises(ParamsError, match=r"x\.yaml \[infer\]: expected a mapping"):
+        split_launch([1, 2], "x.yaml [infer]")
+
+
+def test_load_section_without_drops_only_the_named_keys(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump({"train": {"iterations": 3, "nproc_per_node": 2, "typo": 1}}))
+    raw = yaml.safe_load(path.read_text())
+    with pytest.raises(ParamsError, match=r"unknown key\(s\) train\.typo"):  # the other keys stay checked
+        load_section(TrainParams, path, "train", without=["nproc_per_node"])
+    assert yaml.safe_load(path.read_text()) == raw  # nothing changed in place or on disk
+
+
+def test_torchrun_env_shares_the_cores_unless_the_user_chose() -> None:
+    assert torchrun_env({"PATH": "/bin"}, 2, 2) == {"PATH": "/bin", "OMP_NUM_THREADS": "1"}
+    assert torchrun_env({}, 4, 16)["OMP_NUM_THREADS"] == "4"
+    assert torchrun_env({}, 8, 2)["OMP_NUM_THREADS"] == "1"  # never 0
+    assert torchrun_env({}, 2, None)["OMP_NUM_THREADS"] == "1"
+    assert torchrun_env({"OMP_NUM_THREADS": "3"}, 2, 2)["OMP_NUM_THREADS"] == "3"
+    command = torchrun_command(2, "stages/pretrain.py", ["--params", "p.yaml"])
+    assert command[1:] == ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                           "stages/pretrain.py", "--params", "p.yaml"]  # fmt: skip
+
+
+def test_relaunch_only_from_the_parent_with_several_processes() -> None:
+    assert relaunch(Launch(1), "x.py", [], {}, 2) is None
+    assert relaunch(Launch(2), "x.py", [], {"LOCAL_RANK": "0"}, 2) is None  # already a rank: do the work
+    assert params_path_from(["--regime", "dense", "--params", "a/p.yaml", "--out", "o"]) == Path("a/p.yaml")
+    assert params_path_from(["--out", "o"]) == Path("params.yaml")
+
+
+CHILD = """
+import signal, sys, time
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(7))
+open(sys.argv[1], "w").close()
+time.sleep(60)
+"""
+
+PARENT = """
+import subprocess, sys
+from hodor.launch import wait_forwarding_sigterm
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2]])
+print(child.pid, flush=True)
+sys.exit(wait_forwarding_sigterm(child))
+"""
+
+
+def test_sigterm_to_the_launching_stage_reaches_torchrun(tmp_path: Path) -> None:
+    """``kill <stage pid>`` must stop the ranks too, not orphan them: the child gets the SIGTERM and the
+    stage exits with the child's code."""
+    ready = tmp_path / "ready"
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, CHILD, str(ready)], stdout=subprocess.PIPE,
+                              text=True)  # fmt: skip
+    child_pid = int(parent.stdout.readline())
+    deadline = time.monotonic() + 60
+    while not ready.exists():
+        assert time.monotonic() < deadline and parent.poll() is None, "child never started"
+        time.sleep(0.05)
+    parent.send_signal(signal.SIGTERM)
+    assert parent.wait(timeout=30) == 7
+    with pytest.raises(ProcessLookupError):  # ended and reaped by the parent: gone
+        os.kill(child_pid, 0)

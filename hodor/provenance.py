@@ -8,8 +8,10 @@ ranges; what was really installed is only known at run time, hence this module.
 
 from __future__ import annotations
 
+import hashlib
 import platform
 from importlib import metadata
+from pathlib import Path
 
 PACKAGE = "hodor-vos"
 
@@ -50,3 +52,12 @@ def provenance() -> dict[str, str | None]:
     for name in KEY_DISTRIBUTIONS:
         versions[name] = _dist_version(name)
     return versions
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes (checkpoints, data files), read in 16 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 24):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -34,7 +34,7 @@ from hodor.errors import InputError
 from hodor.infer import writers
 from hodor.infer.params import InferParams
 from hodor.infer.segmenter import VideoSegmenter
-from hodor.provenance import provenance
+from hodor.provenance import file_sha256, provenance
 from hodor.train.distributed import DistContext, gather_objects
 
 log = logging.getLogger(__name__)
@@ -78,12 +78,8 @@ def share_sequences(frames: Sequence[int], world_size: int) -> list[list[int]]:
 def file_provenance(path: Path) -> dict[str, Any]:
     """Path, sha256 and modification time of a checkpoint, recorded with the outputs it made."""
     path = Path(path)
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
     mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).isoformat()
-    return {"path": str(path), "sha256": digest.hexdigest(), "mtime": mtime}
+    return {"path": str(path), "sha256": file_sha256(path), "mtime": mtime}
 
 
 def _frames(dataset: VideoDataset, seq: VideoSequence) -> Iterator[np.ndarray]:

@@ -29,6 +29,7 @@ import torch
 
 from hodor.config import to_dict
 from hodor.model import ModelParams
+from hodor.provenance import file_sha256
 from hodor.train.params import TrainParams
 
 # Raise by hand when a change of the training code alters results (see the module docstring).
@@ -37,15 +38,6 @@ TRAINING_FORMAT_VERSION = 1
 NOT_IN_DEFINITION = frozenset(
     {"iterations", "save_interval", "keep_last", "keep_previous_runs", "log_interval", "num_workers"}
 )
-_CHUNK = 1 << 24
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def weights_sha256(state: dict[str, torch.Tensor]) -> str:

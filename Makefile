@@ -33,10 +33,12 @@ repro: setup
 	$(BIN)/dvc repro
 
 # Lint and format check first (cheap), then the whole suite, slow end-to-end tests included, one pytest-xdist
-# worker per core; a test file's tests stay on one worker (its module fixtures are built once). The 20
-# slowest tests are listed at the end. pytest's exit code 5 ("no tests collected") is a failure here, never
-# a silent pass.
-PYTEST_ARGS ?= -n auto --dist loadfile --durations=20
+# worker per core. --dist worksteal: each worker starts on its half in collection order (tests/conftest.py
+# puts the longest test first) and an idle worker takes tests not yet started from a busy one. (loadfile
+# hands out the files with the most tests first, so the one-test end-to-end file started last and ran alone
+# for 8 minutes.) The 20 slowest tests are listed at the end. pytest's exit code 5 ("no tests collected")
+# is a failure here, never a silent pass.
+PYTEST_ARGS ?= -n auto --dist worksteal --durations=20
 test: setup
 	$(BIN)/ruff check hodor stages tests benchmarks
 	$(BIN)/ruff format --check hodor stages tests benchmarks

@@ -3,10 +3,11 @@
 Several tests start subprocesses (torchrun ranks, DVC stages); one intra-op thread each keeps them from
 oversubscribing the two cores, and keeps timings steady on a loaded machine.
 
-The suite runs on pytest-xdist workers (``make test``: ``-n auto --dist loadfile``), which take test files
-in collection order. The end-to-end pipeline test alone takes about as long as everything else together
-(``--durations``): started last, it ran alone for its last 8 minutes. So it is collected first, then the
-other slow files, and the other workers work through the rest beside it.
+The suite runs on pytest-xdist workers (``make test``: ``-n auto --dist worksteal``): each starts on its
+share of the tests in collection order, and an idle worker takes tests not yet started from a busy one. The
+end-to-end pipeline test alone takes about as long as everything else together (``--durations``): started
+last, it ran alone for 8 minutes. So it is collected first, then the other slow tests, and the other
+workers work through the rest beside it.
 """
 
 from __future__ import annotations

@@ -80,8 +80,20 @@ def relaunch(
     if launch.nproc_per_node == 1 or "LOCAL_RANK" in environ:
         return None
     command = torchrun_command(launch.nproc_per_node, script, argv)
-    child = subprocess.Popen(command, env=torchrun_env(environ, launch.nproc_per_node, cpu_count))
+    env = torchrun_env(environ, launch.nproc_per_node, cpu_count)
+    child = subprocess.Popen(command, env=env, preexec_fn=_terminate_with_parent)
     return wait_forwarding_sigterm(child)
+
+
+def _terminate_with_parent() -> None:
+    """In the torchrun child before it starts (Linux): SIGTERM it when this process dies, even by SIGKILL
+    (the OOM killer, ``kill -9``), so that no orphaned ranks go on writing checkpoints into the folder that
+    the next run of the stage resumes from."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def wait_forwarding_sigterm(child: subprocess.Popen) -> int:

@@ -84,34 +84,59 @@ def test_relaunch_only_from_the_parent_with_several_processes() -> None:
     assert params_path_from(["--out", "o"]) == Path("params.yaml")
 
 
+# Stands in for torchrun: says it is ready, and on SIGTERM leaves a mark and exits 7.
 CHILD = """
-import signal, sys, time
-signal.signal(signal.SIGTERM, lambda *_: sys.exit(7))
-open(sys.argv[1], "w").close()
+import pathlib, signal, sys, time
+def stop(*_):
+    pathlib.Path(sys.argv[1] + ".terminated").touch()
+    sys.exit(7)
+signal.signal(signal.SIGTERM, stop)
+pathlib.Path(sys.argv[1]).touch()
 time.sleep(60)
 """
 
+# Stands in for the stage: starts the child as hodor.launch.relaunch starts torchrun, and waits.
 PARENT = """
 import subprocess, sys
-from hodor.launch import wait_forwarding_sigterm
-child = subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2]])
+from hodor.launch import _terminate_with_parent, wait_forwarding_sigterm
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2]], preexec_fn=_terminate_with_parent)
 print(child.pid, flush=True)
 sys.exit(wait_forwarding_sigterm(child))
 """
 
 
-def test_sigterm_to_the_launching_stage_reaches_torchrun(tmp_path: Path) -> None:
-    """``kill <stage pid>`` must stop the ranks too, not orphan them: the child gets the SIGTERM and the
-    stage exits with the child's code."""
-    ready = tmp_path / "ready"
+def _start_parent(ready: Path) -> tuple[subprocess.Popen, int]:
     parent = subprocess.Popen([sys.executable, "-c", PARENT, CHILD, str(ready)], stdout=subprocess.PIPE,
                               text=True)  # fmt: skip
     child_pid = int(parent.stdout.readline())
+    _wait_for(ready, parent)
+    return parent, child_pid
+
+
+def _wait_for(path: Path, parent: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + 60
-    while not ready.exists():
-        assert time.monotonic() < deadline and parent.poll() is None, "child never started"
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        assert parent is None or parent.poll() is None, "the parent ended early"
         time.sleep(0.05)
+
+
+def test_sigterm_to_the_launching_stage_reaches_torchrun(tmp_path: Path) -> None:
+    """``kill <stage pid>`` must stop the ranks too, not orphan them: the child gets the SIGTERM and the
+    stage exits with the child's code."""
+    parent, child_pid = _start_parent(tmp_path / "ready")
     parent.send_signal(signal.SIGTERM)
     assert parent.wait(timeout=30) == 7
+    assert (tmp_path / "ready.terminated").exists()
     with pytest.raises(ProcessLookupError):  # ended and reaped by the parent: gone
         os.kill(child_pid, 0)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_sigkill_of_the_launching_stage_terminates_torchrun(tmp_path: Path) -> None:
+    """The stage killed with no chance to pass anything on (OOM killer, kill -9): the kernel sends the
+    child SIGTERM, so no orphaned ranks keep writing into the checkpoint folder."""
+    parent, _ = _start_parent(tmp_path / "ready")
+    parent.kill()
+    parent.wait(timeout=30)
+    _wait_for(tmp_path / "ready.terminated")

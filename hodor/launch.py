@@ -13,10 +13,11 @@ process needs no rendezvous at all.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,19 +82,31 @@ def relaunch(
         return None
     command = torchrun_command(launch.nproc_per_node, script, argv)
     env = torchrun_env(environ, launch.nproc_per_node, cpu_count)
-    child = subprocess.Popen(command, env=env, preexec_fn=_terminate_with_parent)
+    child = subprocess.Popen(command, env=env, preexec_fn=terminate_with_parent())
     return wait_forwarding_sigterm(child)
 
 
-def _terminate_with_parent() -> None:
-    """In the torchrun child before it starts (Linux): SIGTERM it when this process dies, even by SIGKILL
-    (the OOM killer, ``kill -9``), so that no orphaned ranks go on writing checkpoints into the folder that
-    the next run of the stage resumes from."""
-    if sys.platform.startswith("linux"):
-        import ctypes
+def terminate_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` for the torchrun child (Linux; None elsewhere): the kernel sends the child SIGTERM
+    when this process dies, even by SIGKILL (the OOM killer, ``kill -9``), so that no orphaned ranks go on
+    writing checkpoints into the folder that the next run of the stage resumes from.
 
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    Everything is looked up here, before the fork: between fork and exec the child may only call what is
+    already loaded (an import there could wait forever for a lock held by a thread that was not copied)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
+    pr_set_pdeathsig = 1
+
+    def set_death_signal() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the call: nobody would send the signal
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return set_death_signal
 
 
 def wait_forwarding_sigterm(child: subprocess.Popen) -> int:

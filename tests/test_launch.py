@@ -98,8 +98,8 @@ time.sleep(60)
 # Stands in for the stage: starts the child as hodor.launch.relaunch starts torchrun, and waits.
 PARENT = """
 import subprocess, sys
-from hodor.launch import _terminate_with_parent, wait_forwarding_sigterm
-child = subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2]], preexec_fn=_terminate_with_parent)
+from hodor.launch import terminate_with_parent, wait_forwarding_sigterm
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2]], preexec_fn=terminate_with_parent())
 print(child.pid, flush=True)
 sys.exit(wait_forwarding_sigterm(child))
 """

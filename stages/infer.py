@@ -21,13 +21,8 @@ from pathlib import Path
 
 from hodor.config import load_section
 from hodor.errors import InputError
-from hodor.infer.cli import summary_line
-from hodor.infer.dataset import GATHER_TIMEOUT
 from hodor.infer.params import load_infer_launch, load_infer_params
-from hodor.infer.run import infer_workspace
 from hodor.launch import relaunch
-from hodor.model import ModelParams
-from hodor.train.distributed import context_from_env, setup, teardown
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,6 +41,13 @@ def main(argv: list[str] | None = None) -> int:
         code = relaunch(launch, __file__, argv, os.environ, os.cpu_count())
         if code is not None:
             return code
+        # torch and the model only now: a stage that relaunched itself under torchrun never imports them
+        from hodor.infer.cli import summary_line
+        from hodor.infer.dataset import GATHER_TIMEOUT
+        from hodor.infer.run import infer_workspace
+        from hodor.model import ModelParams
+        from hodor.train.distributed import context_from_env, setup, teardown
+
         model_params = load_section(ModelParams, args.params, "model")
         ctx = context_from_env(os.environ)
         setup(ctx, GATHER_TIMEOUT)

@@ -41,11 +41,6 @@ def resized_dims(h: int, w: int, min_dim: int, max_dim: int) -> tuple[int, int]:
     return round(scale * h), round(scale * w)
 
 
-def max_dim_for(min_dim: int, ratio: float) -> int:
-    """``--min_image_dim m`` sets MAX_DIM = round(m x MAX_DIM/MIN_DIM of the checkpoint's config)."""
-    return round(min_dim * ratio)
-
-
 def _normalize_nchw_bgr(x: Tensor) -> Tensor:
     """[N, 3, H, W] float BGR 0..255 -> [N, 3, H, W] float RGB normalised."""
     mean = torch.tensor(IMAGE_MEAN_BGR, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)

@@ -8,12 +8,9 @@ from pathlib import Path
 from typing import Literal
 
 from hodor.config import ParamsError, from_dict, read_section, read_yaml
-from hodor.data.image_ops import max_dim_for
 from hodor.launch import Launch, split_launch
 
 TOP_LEVEL_KEYS = ("temporal_window", "min_image_dim")
-# Section ``infer``'s launch keys (hodor.launch) say how to run, not what to compute: they stay out of
-# InferParams, so a run with 2 processes resumes one made with 1 and DVC does not rerun inference for them.
 
 
 @dataclass(frozen=True)
@@ -48,11 +45,17 @@ class InferParams:
 
     @property
     def max_image_dim(self) -> int:
-        return max_dim_for(self.min_image_dim, self.max_dim_ratio)
+        """``--min_image_dim m`` sets MAX_DIM = round(m x MAX_DIM/MIN_DIM of the checkpoint's config)."""
+        return round(self.min_image_dim * self.max_dim_ratio)
 
 
 def load_infer_launch(params_path: str | Path) -> Launch:
-    """The launch keys of section ``infer`` of ``params.yaml`` (absent keys: one process)."""
+    """The launch keys of section ``infer`` of ``params.yaml`` (absent keys: one process).
+
+    They say how to run, not what to compute, so they stay out of :class:`InferParams`: a run with 2
+    processes resumes one made with 1, and DVC does not rerun inference for them. This module imports no
+    torch, so a stage reads them before it relaunches itself.
+    """
     return split_launch(read_section(params_path, "infer"), f"{params_path} [infer]")[1]
 
 

@@ -153,15 +153,15 @@ PAPER_DENSE = dataclasses.replace(PAPER_SPARSE, iterations=100_000, max_clip_del
 # 2 cores): tuned by measurement, figures in hodor/train/README.md. Object filters scaled to the images
 # (official 2000 px / 20 px at COCO's ~480x640 -> 500 px / 10 px at ~240x320).
 QUICK_STATIC = TrainParams(
-    iterations=500, batch_size=4, samples_per_forward=2, base_lr=1e-3, lr_schedule="step",
-    warmup_iters=30, warmup_lr_init=1e-6, lr_steps=[400], lr_decay_rates=[0.1], weight_decay=0.01,
-    num_instances=3, num_other_frames=2, min_ref_mask_area=500, min_ref_mask_dim=10, max_image_area=12_288,
+    iterations=420, batch_size=4, samples_per_forward=2, base_lr=1e-3, lr_schedule="step",
+    warmup_iters=30, warmup_lr_init=1e-6, lr_steps=[330], lr_decay_rates=[0.1], weight_decay=0.01,
+    num_instances=3, num_other_frames=2, min_ref_mask_area=500, min_ref_mask_dim=10, max_image_area=6_144,
     min_dim=96, max_dim=192, min_clip_delta=1, max_clip_delta=6, youtube_vos_fraction=0.8,
     color_augmentation=True, detach_intermediate_masks=True, amp="none", save_interval=100, keep_last=2,
     keep_previous_runs=2, log_interval=5, num_workers=0, sample_seed=2202,
 )  # fmt: skip
 QUICK_SPARSE = dataclasses.replace(
     QUICK_STATIC, iterations=60, base_lr=1e-4, lr_schedule="warmup", warmup_iters=10, warmup_lr_init=1e-7,
-    lr_steps=[], lr_decay_rates=[], save_interval=30,
+    lr_steps=[], lr_decay_rates=[], max_image_area=12_288, save_interval=30,
 )  # fmt: skip
 QUICK_DENSE = dataclasses.replace(QUICK_SPARSE, max_clip_delta=8)

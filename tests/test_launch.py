@@ -140,3 +140,24 @@ def test_sigkill_of_the_launching_stage_terminates_torchrun(tmp_path: Path) -> N
     parent.kill()
     parent.wait(timeout=30)
     _wait_for(tmp_path / "ready.terminated")
+
+
+@pytest.mark.parametrize("stage", ["infer", "pretrain", "finetune"])
+def test_stage_reads_its_launch_keys_without_importing_torch(
+    stage: str, tmp_path: Path, repo_root: Path
+) -> None:
+    """A stage that relaunches itself under torchrun must not pay torch's import (seconds) in the parent:
+    importing the stage module and reading its launch keys leaves torch unimported (fresh interpreter)."""
+    params = _params_with(tmp_path, repo_root, pretrain=2, sparse=2, infer=2)
+    read = {"infer": "load_infer_launch(p)", "pretrain": "load_train_launch(p, 'static')",
+            "finetune": "load_train_launch(p, 'sparse')"}[stage]  # fmt: skip
+    code = (
+        f"import sys; sys.path.insert(0, {str(repo_root)!r}); import stages.{stage}\n"
+        "from hodor.infer.params import load_infer_launch\nfrom hodor.train.params import load_train_launch\n"
+        f"p = {str(params)!r}; launch = {read}\n"
+        "print(launch.nproc_per_node, sorted(m for m in ('torch', 'timm', 'cv2') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert out.stdout.split() == ["2", "[]"], out.stdout + out.stderr

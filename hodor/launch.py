@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hodor.config import ParamsError, from_dict
+from hodor.config import ParamsError, from_dict, to_dict
 
 LAUNCH_KEYS = ("nproc_per_node",)
 
@@ -48,12 +48,8 @@ def split_launch(section: Mapping[str, Any], source: str) -> tuple[dict[str, Any
         raise ParamsError(f"{source}: expected a mapping of keys, got {section!r}")
     computed = {k: v for k, v in section.items() if k not in LAUNCH_KEYS}
     given = {k: section[k] for k in LAUNCH_KEYS if k in section}
-    launch = from_dict(Launch, {**_defaults(), **given}, source=source)
+    launch = from_dict(Launch, {**to_dict(Launch()), **given}, source=source)  # absent keys: the defaults
     return computed, launch
-
-
-def _defaults() -> dict[str, Any]:
-    return {"nproc_per_node": Launch.nproc_per_node}
 
 
 def torchrun_command(nproc_per_node: int, script: str | Path, argv: list[str]) -> list[str]:
